@@ -1,0 +1,667 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/config"
+	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/internal/dn"
+	"github.com/idsync/idsync/store"
+)
+
+// open opens a connector session.
+func (e *Engine) open(ctx context.Context, cc *config.Connector) (connector.Connector, error) {
+	c, err := cc.Settings.Open(ctx, connector.Env{
+		Name: cc.Name, Dir: e.cfg.Dir, Logger: e.log.With("connector", cc.Name), Now: e.now,
+		Secret: config.EnvSecrets,
+	})
+	if err != nil {
+		return nil, classify(fmt.Errorf("open connector %s: %w", cc.Name, err))
+	}
+	return c, nil
+}
+
+// classify marks connectivity failures as transient so that the run
+// status says stopped-connectivity.
+func classify(err error) error {
+	if err == nil || idsync.KindOf(err) != idsync.KindOther {
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+		return &idsync.Error{Kind: idsync.KindTransient, Err: err}
+	}
+	return err
+}
+
+// incoming is one object or change read by an import.
+type incoming struct {
+	op         idsync.Op // OpAdd (a whole object), OpUpdate (mods), OpDelete
+	full       bool      // attrs hold the whole object
+	objectType string
+	anchor     idsync.Anchor
+	dn, newDN  string
+	attrs      idsync.Attrs
+	mods       []idsync.AttrMod
+	source     string
+	err        error
+}
+
+// importer stages one import step page by page (§3).
+type importer struct {
+	e         *Engine
+	r         *runState
+	cc        *config.Connector
+	partition string
+	gen       int64
+	pageSize  int
+	delta     bool
+	page      []incoming
+	types     map[string]bool
+	include   map[string]bool
+}
+
+// importStep runs a full or delta import.
+func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, delta bool) error {
+	cc := r.cc
+	conn, err := e.open(ctx, cc)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	im := &importer{e: e, r: r, cc: cc, partition: s.Partition, pageSize: s.PageSize, delta: delta}
+	if len(cc.ObjectTypes) > 0 {
+		im.types = map[string]bool{}
+		for _, t := range cc.ObjectTypes {
+			im.types[t] = true
+		}
+	}
+	if len(cc.Attributes) > 0 {
+		im.include = map[string]bool{}
+		for _, a := range cc.Attributes {
+			im.include[a] = true
+		}
+	}
+	opts := connector.ImportOptions{Partition: s.Partition, PageSize: s.PageSize}
+	if delta {
+		di, ok := conn.(connector.DeltaImporter)
+		if !ok {
+			return &idsync.Error{Op: "delta import", Kind: idsync.KindUnsupported, Connector: cc.Name, Err: errors.New("the connector has no delta import; use a full import")}
+		}
+		wm, err := e.getWatermark(ctx, cc.Name, s.Partition)
+		if err != nil {
+			return err
+		}
+		if wm == nil {
+			r.step.Warnings = append(r.step.Warnings, "no watermark stored: running a full import instead of a delta import")
+		} else {
+			next, err := di.ImportChanges(ctx, opts, wm, im.addChange)
+			if err == nil {
+				if err = im.flush(ctx); err != nil {
+					return err
+				}
+				return e.putWatermark(ctx, cc.Name, s.Partition, next)
+			}
+			if !errors.Is(err, connector.ErrWatermarkExpired) && !errors.Is(err, errors.ErrUnsupported) {
+				return classify(fmt.Errorf("delta import from %s: %w", cc.Name, err))
+			}
+			r.step.Warnings = append(r.step.Warnings, fmt.Sprintf("watermark rejected (%v): falling back to a full import", err))
+			im.page = im.page[:0]
+		}
+	}
+	imp, ok := conn.(connector.Importer)
+	if !ok {
+		return &idsync.Error{Op: "import", Kind: idsync.KindUnsupported, Connector: cc.Name, Err: errors.New("the connector cannot import")}
+	}
+	im.delta = false
+	gen, err := e.nextSeq(ctx, "import-gen")
+	if err != nil {
+		return err
+	}
+	im.gen = gen
+	wm, err := imp.Import(ctx, opts, im.addEntry)
+	if err != nil {
+		return classify(fmt.Errorf("full import from %s: %w", cc.Name, err))
+	}
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	// Deletion detection: one set difference over the connector space.
+	tx, err := e.st.Begin(ctx, true)
+	if err != nil {
+		return fmt.Errorf("engine: detect deletions: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := tx.MarkUnseenDeleted(ctx, cc.Name, s.Partition, gen)
+	if err != nil {
+		return fmt.Errorf("engine: detect deletions: %w", err)
+	}
+	r.step.Counters.ImportDeletes += n
+	if wm != nil {
+		if err := tx.PutWatermark(ctx, cc.Name, s.Partition, wm); err != nil {
+			return fmt.Errorf("engine: save watermark: %w", err)
+		}
+	}
+	if err := r.saveIn(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (e *Engine) getWatermark(ctx context.Context, conn, part string) ([]byte, error) {
+	tx, err := e.st.Begin(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read watermark: %w", err)
+	}
+	defer tx.Rollback()
+	wm, err := tx.GetWatermark(ctx, conn, part)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read watermark: %w", err)
+	}
+	return wm, nil
+}
+
+func (e *Engine) putWatermark(ctx context.Context, conn, part string, wm []byte) error {
+	if wm == nil {
+		return nil
+	}
+	tx, err := e.st.Begin(ctx, true)
+	if err != nil {
+		return fmt.Errorf("engine: save watermark: %w", err)
+	}
+	defer tx.Rollback()
+	if err := tx.PutWatermark(ctx, conn, part, wm); err != nil {
+		return fmt.Errorf("engine: save watermark: %w", err)
+	}
+	return tx.Commit()
+}
+
+func (e *Engine) nextSeq(ctx context.Context, name string) (int64, error) {
+	tx, err := e.st.Begin(ctx, true)
+	if err != nil {
+		return 0, fmt.Errorf("engine: next %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	n, err := tx.NextSeq(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("engine: next %s: %w", name, err)
+	}
+	return n, tx.Commit()
+}
+
+func (im *importer) addEntry(en idsync.Entry) error {
+	in := incoming{op: idsync.OpAdd, full: true, objectType: en.ObjectType, anchor: en.Anchor, dn: en.DN, attrs: en.Attrs, source: en.Source, err: en.Err}
+	return im.add(in)
+}
+
+func (im *importer) addChange(c idsync.Change) error {
+	in := incoming{op: c.Op, objectType: c.ObjectType, anchor: c.Anchor, dn: c.DN, newDN: c.NewDN, mods: c.Mods, source: c.Source, err: c.Err}
+	switch c.Op {
+	case idsync.OpAdd, idsync.OpReplace:
+		in.op, in.full = idsync.OpAdd, true
+		in.attrs = idsync.Attrs{}.Apply(c.Mods)
+		if c.NewDN != "" {
+			in.dn = c.NewDN
+		}
+	case idsync.OpUpdate, idsync.OpDelete:
+	default:
+		in.err = fmt.Errorf("unknown change operation %v", c.Op)
+	}
+	return im.add(in)
+}
+
+func (im *importer) add(in incoming) error {
+	if im.cc.Capabilities.NormalizeAnchors {
+		in.anchor = idsync.Anchor(strings.ToUpper(string(in.anchor)))
+	}
+	if in.dn == "" && in.anchor != "" {
+		in.dn = string(in.anchor)
+	}
+	if in.attrs != nil && im.include != nil {
+		for k := range in.attrs {
+			if !im.include[k] {
+				delete(in.attrs, k)
+			}
+		}
+	}
+	if im.include != nil && len(in.mods) > 0 {
+		mods := in.mods[:0:0]
+		for _, m := range in.mods {
+			if im.include[m.Name] {
+				mods = append(mods, m)
+			}
+		}
+		in.mods = mods
+	}
+	im.page = append(im.page, in)
+	if len(im.page) >= im.pageSize {
+		return im.flush(context.Background())
+	}
+	return nil
+}
+
+// flush stages the buffered page in one transaction.
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.page) == 0 {
+		return nil
+	}
+	e, r := im.e, im.r
+	tx, err := e.st.Begin(ctx, true)
+	if err != nil {
+		return fmt.Errorf("engine: import page: %w", err)
+	}
+	defer tx.Rollback()
+	if err := im.stage(ctx, tx); err != nil {
+		return err
+	}
+	r.step.Pages++
+	if err := r.saveIn(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("engine: commit import page: %w", err)
+	}
+	im.page = im.page[:0]
+	e.progress(r, false)
+	return nil
+}
+
+func (im *importer) stage(ctx context.Context, tx store.Tx) error {
+	e, r, cn := im.e, im.r, im.cc.Name
+	c := &r.step.Counters
+	now := e.now().UTC()
+	ldap := im.cc.Capabilities.DNStyle == connector.DNLDAP
+
+	// One lookup by anchor for the page, then one by DN for the rest.
+	anchors := make([]idsync.Anchor, 0, len(im.page))
+	for _, in := range im.page {
+		if in.anchor != "" {
+			anchors = append(anchors, in.anchor)
+		}
+	}
+	byAnchor, err := tx.CSByAnchors(ctx, cn, anchors)
+	if err != nil {
+		return fmt.Errorf("engine: import page: %w", err)
+	}
+	var dns []string
+	for _, in := range im.page {
+		if in.err == nil && in.full && byAnchor[in.anchor] == nil && in.dn != "" {
+			dns = append(dns, in.dn)
+		}
+		if in.newDN != "" {
+			dns = append(dns, in.newDN)
+		}
+		for _, vs := range in.attrs {
+			for _, v := range vs {
+				if v.Type == idsync.TypeReference && v.Str != "" {
+					dns = append(dns, v.Str)
+				}
+			}
+		}
+		for _, m := range in.mods {
+			for _, v := range m.Values {
+				if v.Type == idsync.TypeReference && v.Str != "" {
+					dns = append(dns, v.Str)
+				}
+			}
+		}
+		if ldap && in.full {
+			if p := dn.Parent(in.dn); p != "" {
+				dns = append(dns, p)
+			}
+		}
+	}
+	byDN, err := tx.CSByDNs(ctx, cn, dns)
+	if err != nil {
+		return fmt.Errorf("engine: import page: %w", err)
+	}
+
+	put := map[string]*idsync.CSObject{}
+	var putOrder []*idsync.CSObject
+	markPut := func(o *idsync.CSObject) {
+		if _, ok := put[o.ID]; !ok {
+			put[o.ID] = o
+			putOrder = append(putOrder, o)
+		}
+	}
+	var touch []string
+	var del []string
+	pageAnchor := map[idsync.Anchor]*idsync.CSObject{}
+	pageLine := map[idsync.Anchor]string{}
+	setDN := func(o *idsync.CSObject, newDN string) {
+		if o.DN != "" {
+			if byDN[strings.ToLower(o.DN)] == o {
+				delete(byDN, strings.ToLower(o.DN))
+			}
+		}
+		o.DN = newDN
+		if newDN != "" {
+			byDN[strings.ToLower(newDN)] = o
+		}
+	}
+
+	for i := range im.page {
+		in := &im.page[i]
+		c.Objects++
+		if in.err != nil {
+			r.objErr(idsync.ObjectError{Anchor: in.anchor, DN: in.dn, Type: "import-error", Message: sourced(in.source, in.err.Error())})
+			// A row that could not be read still exists: keep its object.
+			if o := byAnchor[in.anchor]; o != nil && in.anchor != "" {
+				touch = append(touch, o.ID)
+			}
+			continue
+		}
+		if im.types != nil && in.objectType != "" && !im.types[in.objectType] {
+			continue
+		}
+		if in.anchor == "" {
+			r.objErr(idsync.ObjectError{DN: in.dn, Type: "import-error", Message: sourced(in.source, "object has no anchor")})
+			continue
+		}
+		if prev := pageAnchor[in.anchor]; prev != nil && in.full && !im.delta {
+			r.objErr(idsync.ObjectError{Anchor: in.anchor, DN: in.dn, Type: "duplicate-anchor",
+				Message: sourced(in.source, fmt.Sprintf("anchor %q appears twice in one import (first at %s); the second is ignored", in.anchor, pageLine[in.anchor]))})
+			continue
+		}
+		o := pageAnchor[in.anchor]
+		if o == nil {
+			o = byAnchor[in.anchor]
+		}
+		switch in.op {
+		case idsync.OpDelete:
+			if o == nil {
+				c.ImportNoChange++
+				continue
+			}
+			if o.PendingImport != idsync.ImportDelete {
+				o.PendingImport = idsync.ImportDelete
+				o.Updated = now
+				c.ImportDeletes++
+				markPut(o)
+			}
+			pageAnchor[in.anchor] = o
+			continue
+		case idsync.OpUpdate:
+			if o == nil {
+				r.objErr(idsync.ObjectError{Anchor: in.anchor, DN: in.dn, Type: "import-error", Message: sourced(in.source, "update for an object that is not in the connector space")})
+				continue
+			}
+			attrs := o.Attrs.Clone().Apply(in.mods)
+			newDN := o.DN
+			if in.newDN != "" {
+				newDN = in.newDN
+			}
+			typ := in.objectType
+			if typ == "" {
+				typ = o.ObjectType
+			}
+			im.apply(o, typ, newDN, attrs, in.mods, false, now, setDN)
+			markPut(o)
+			pageAnchor[in.anchor] = o
+			continue
+		}
+		// A whole object.
+		isNew := false
+		if o == nil {
+			// §3 step 1: no object with this anchor; look for the DN.
+			if d := byDN[strings.ToLower(in.dn)]; d != nil && !d.Obsolete {
+				switch {
+				case d.Kind == idsync.KindPlaceholder:
+					// The real object replaces its placeholder.
+					o, isNew = d, true
+				case d.Anchor == "" && d.Awaiting == idsync.ConfirmAdd:
+					// An exported add comes back: the import confirms it (§6.1).
+					o = d
+					o.Anchor = in.anchor
+				case d.Anchor == "":
+					// §3 step 2a: an export object not yet confirmed
+					// holds the DN: delete it, retry provisioning.
+					if d.MVID != "" {
+						if err := e.flagRetryProvisioning(ctx, tx, d.MVID); err != nil {
+							return err
+						}
+					}
+					del = append(del, d.ID)
+					delete(byDN, strings.ToLower(d.DN))
+					delete(put, d.ID)
+				default:
+					// §3 step 2b: the DN belongs to another anchor: the
+					// system renamed or deleted it. Park the old object.
+					d.Obsolete = true
+					setDN(d, obsoleteDN(d))
+					d.Updated = now
+					markPut(d)
+				}
+			}
+		}
+		if o == nil {
+			o, isNew = &idsync.CSObject{ID: newID(), Connector: cn}, true
+		}
+		if isNew {
+			o.Kind = idsync.KindStaging
+			o.Anchor = in.anchor
+			o.ObjectType = in.objectType
+			o.Partition = im.partition
+			setDN(o, in.dn)
+			o.Attrs = in.attrs
+			o.PendingImport = idsync.ImportAdd
+			o.ImportGen = im.gen
+			o.Updated = now
+			c.ImportAdds++
+			markPut(o)
+		} else {
+			changed := im.apply(o, in.objectType, in.dn, in.attrs, nil, true, now, setDN)
+			if changed || put[o.ID] != nil {
+				o.ImportGen = im.gen
+				markPut(o)
+			} else {
+				touch = append(touch, o.ID)
+			}
+		}
+		pageAnchor[in.anchor] = o
+		pageLine[in.anchor] = in.source
+	}
+
+	// §3 step 5: reference values and DN parents resolve to CS objects;
+	// unresolved ones become placeholders.
+	var placeholders []*idsync.CSObject
+	addPlaceholder := func(d string) {
+		if d == "" || byDN[strings.ToLower(d)] != nil {
+			return
+		}
+		p := &idsync.CSObject{ID: newID(), Connector: cn, Kind: idsync.KindPlaceholder, Partition: im.partition, Updated: now}
+		setDN(p, d)
+		placeholders = append(placeholders, p)
+		c.Placeholders++
+	}
+	for _, o := range putOrder {
+		if o.Kind != idsync.KindStaging || o.PendingImport == idsync.ImportDelete {
+			continue
+		}
+		for _, vs := range o.Attrs {
+			for _, v := range vs {
+				if v.Type == idsync.TypeReference {
+					addPlaceholder(v.Str)
+				}
+			}
+		}
+		if ldap {
+			for p := dn.Parent(o.DN); p != ""; p = dn.Parent(p) {
+				if byDN[strings.ToLower(p)] != nil {
+					break
+				}
+				addPlaceholder(p)
+			}
+		}
+	}
+	for _, p := range placeholders {
+		markPut(p)
+	}
+	if len(del) > 0 {
+		if err := tx.DeleteCS(ctx, del); err != nil {
+			return fmt.Errorf("engine: import page: %w", err)
+		}
+	}
+	live := putOrder[:0]
+	for _, o := range putOrder {
+		if put[o.ID] != nil {
+			live = append(live, o)
+		}
+	}
+	if len(live) > 0 {
+		if err := tx.PutCS(ctx, live); err != nil {
+			return fmt.Errorf("engine: import page: %w", err)
+		}
+	}
+	if len(touch) > 0 && im.gen > 0 {
+		if err := tx.TouchCS(ctx, touch, im.gen); err != nil {
+			return fmt.Errorf("engine: import page: %w", err)
+		}
+	}
+	return nil
+}
+
+// apply updates an existing staging object with imported state and
+// decides its pending import type (§3 step 3) and export confirmation
+// (§6). It reports whether anything changed.
+func (im *importer) apply(o *idsync.CSObject, typ, newDN string, attrs idsync.Attrs, mods []idsync.AttrMod, full bool, now time.Time, setDN func(*idsync.CSObject, string)) bool {
+	c := &im.r.step.Counters
+	changed := false
+	t := idsync.ImportNone
+	if typ != "" && typ != o.ObjectType {
+		t = idsync.ImportDeleteAdd
+		o.ObjectType = typ
+	}
+	if newDN != "" && newDN != o.DN {
+		if !strings.EqualFold(newDN, o.DN) {
+			c.ImportRenames++
+		}
+		setDN(o, newDN)
+		if t == idsync.ImportNone {
+			t = idsync.ImportUpdate
+		}
+	}
+	if o.Obsolete {
+		o.Obsolete = false
+		changed = true
+	}
+	// §6.2: compare with the export status: a value that came back
+	// confirms the export; a different value imported since wins too.
+	if len(o.ExportStatus) > 0 {
+		for name := range o.ExportStatus {
+			if full || modsTouch(mods, name) {
+				delete(o.ExportStatus, name)
+				changed = true
+			}
+		}
+		if len(o.ExportStatus) == 0 {
+			o.ExportStatus = nil
+		}
+	}
+	// §6.1: an exported add is confirmed by seeing the object.
+	if o.Awaiting == idsync.ConfirmAdd {
+		o.Awaiting = idsync.ConfirmNone
+		changed = true
+	}
+	if o.Awaiting == idsync.ConfirmDelete {
+		// The object is still there: the delete did not take. Stage it again.
+		o.Awaiting = idsync.ConfirmNone
+		o.PendingExport = &idsync.PendingExport{Op: idsync.OpDelete}
+		im.r.step.Warnings = appendOnce(im.r.step.Warnings, "some exported deletions were not confirmed by this import; they are staged again")
+		changed = true
+	}
+	if o.Provisioned {
+		o.Provisioned = false
+		changed = true
+	}
+	if !o.Attrs.Equal(attrs) {
+		o.Attrs = attrs
+		if t == idsync.ImportNone {
+			t = idsync.ImportUpdate
+		}
+	}
+	if o.ImportError != "" {
+		o.ImportError = ""
+		changed = true
+	}
+	prev := o.PendingImport
+	switch {
+	case prev == idsync.ImportAdd:
+		// never synchronized: still an add
+	case prev == idsync.ImportDeleteAdd:
+	case prev == idsync.ImportDelete:
+		// the object came back before the delete was synchronized
+		if t == idsync.ImportDeleteAdd {
+			o.PendingImport = idsync.ImportDeleteAdd
+		} else {
+			o.PendingImport = idsync.ImportUpdate
+		}
+	case t != idsync.ImportNone:
+		if prev != idsync.ImportDeleteAdd {
+			o.PendingImport = t
+		}
+	}
+	switch t {
+	case idsync.ImportNone:
+		c.ImportNoChange++
+	case idsync.ImportUpdate:
+		c.ImportUpdates++
+	case idsync.ImportDeleteAdd:
+		c.ImportDeleteAdd++
+	}
+	if t != idsync.ImportNone || o.PendingImport != prev {
+		changed = true
+	}
+	if changed {
+		o.Updated = now
+	}
+	return changed
+}
+
+func modsTouch(mods []idsync.AttrMod, name string) bool {
+	return slices.ContainsFunc(mods, func(m idsync.AttrMod) bool { return m.Name == name })
+}
+
+func appendOnce(ss []string, s string) []string {
+	if slices.Contains(ss, s) {
+		return ss
+	}
+	return append(ss, s)
+}
+
+func obsoleteDN(o *idsync.CSObject) string {
+	return fmt.Sprintf("%s#obsolete-%s", o.DN, o.ID)
+}
+
+func sourced(source, msg string) string {
+	if source == "" {
+		return msg
+	}
+	return source + ": " + msg
+}
+
+// flagRetryProvisioning marks an MV object so that the next sync
+// provisions it again (§3 step 2).
+func (e *Engine) flagRetryProvisioning(ctx context.Context, tx store.Tx, mvID string) error {
+	mv, err := tx.GetMV(ctx, mvID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("engine: flag retry provisioning: %w", err)
+	}
+	mv.RetryProvisioning = true
+	mv.Updated = e.now().UTC()
+	if err := tx.PutMV(ctx, []*idsync.MVObject{mv}); err != nil {
+		return fmt.Errorf("engine: flag retry provisioning: %w", err)
+	}
+	return nil
+}

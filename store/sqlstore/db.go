@@ -1,0 +1,200 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/idsync/idsync/store"
+)
+
+// Options tune a DB. The zero Options are valid.
+type Options struct {
+	// Now is the clock, for lock heartbeats; time.Now when nil.
+	Now func() time.Time
+	// LockTimeout is how old a lock's heartbeat may grow before another
+	// owner may take the lock over; DefaultLockTimeout when zero.
+	LockTimeout time.Duration
+	// Logger receives migrations, index rebuilds and lock takeovers;
+	// discarded when nil.
+	Logger *slog.Logger
+}
+
+// DefaultLockTimeout is the lock timeout when Options.LockTimeout is zero.
+// Holders should heartbeat at a third of it or more often.
+const DefaultLockTimeout = 2 * time.Minute
+
+// MaxKeys is the most keys one statement of a batch lookup binds; longer
+// key lists are queried in chunks.
+const MaxKeys = 500
+
+// DB is an open store on one database. It implements store.Store and is
+// safe for concurrent use.
+type DB struct {
+	d      *dialect
+	w      *sql.DB // the writer: one connection
+	r      *sql.DB // the readers
+	wsem   chan struct{}
+	now    func() time.Time
+	lockTO time.Duration
+	log    *slog.Logger
+	host   string
+	target sqliteTarget
+
+	ixMu    sync.Mutex
+	ixCache *indexSet // the last parsed index declaration
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating when missing) the database dsn names and applies
+// pending migrations. It accepts "sqlite:/path/to/file.db",
+// "sqlite:relative/path.db", a plain path, and "sqlite::memory:" (or
+// ":memory:"), which opens a private database in a temporary directory
+// that Close removes: it behaves exactly like a file, with concurrent
+// readers and writers, but does not outlive the DB.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	t, err := parseSQLiteDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.prepare(); err != nil {
+		return nil, err
+	}
+	db := &DB{
+		d:      sqliteDialect,
+		wsem:   make(chan struct{}, 1),
+		now:    opts.Now,
+		lockTO: opts.LockTimeout,
+		log:    opts.Logger,
+		target: t,
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.lockTO <= 0 {
+		db.lockTO = DefaultLockTimeout
+	}
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
+	db.host, _ = os.Hostname()
+
+	fail := func(err error) (*DB, error) {
+		db.Close()
+		return nil, err
+	}
+	if db.w, err = sql.Open(db.d.driver, t.driverDSN(true)); err != nil {
+		return fail(fmt.Errorf("sqlstore: open %s: %w", t.path, err))
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxLifetime(0)
+	db.w.SetConnMaxIdleTime(0)
+	// The first connection sets WAL mode, which readers rely on.
+	if err := db.w.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("sqlstore: open %s: %w", t.path, err))
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fail(err)
+	}
+	if db.r, err = sql.Open(db.d.driver, t.driverDSN(false)); err != nil {
+		return fail(fmt.Errorf("sqlstore: open %s for reading: %w", t.path, err))
+	}
+	db.r.SetMaxOpenConns(sqliteReaders)
+	db.r.SetMaxIdleConns(sqliteReaders)
+	db.r.SetConnMaxLifetime(0)
+	db.r.SetConnMaxIdleTime(0)
+	if err := db.r.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("sqlstore: open %s for reading: %w", t.path, err))
+	}
+	return db, nil
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.target.path }
+
+// Close closes the database. Transactions must have ended.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		var errs []error
+		if db.r != nil {
+			errs = append(errs, db.r.Close())
+		}
+		if db.w != nil {
+			errs = append(errs, db.w.Close())
+		}
+		if db.target.temp != "" {
+			errs = append(errs, os.RemoveAll(db.target.temp))
+		}
+		if err := errors.Join(errs...); err != nil {
+			db.closeErr = fmt.Errorf("sqlstore: close: %w", err)
+		}
+	})
+	return db.closeErr
+}
+
+// Begin starts a transaction. A write transaction first waits for the
+// other write transactions of this DB, then for SQLite's write lock
+// (other processes, other DBs on the file), as long as ctx allows. The
+// transaction is bound to ctx: when ctx is done, it is rolled back.
+func (db *DB) Begin(ctx context.Context, write bool) (store.Tx, error) {
+	t, err := db.begin(ctx, write)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
+	if !write {
+		stx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: begin read transaction: %w", err)
+		}
+		return &tx{db: db, sqltx: stx}, nil
+	}
+	select {
+	case db.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqlstore: begin write transaction: waiting for another writer: %w", ctx.Err())
+	}
+	for {
+		stx, err := db.w.BeginTx(ctx, nil)
+		if err == nil {
+			return &tx{db: db, sqltx: stx, write: true}, nil
+		}
+		if db.d.isBusy(err) && ctx.Err() == nil {
+			// Another process holds the write lock past busy_timeout: keep waiting.
+			continue
+		}
+		<-db.wsem
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("sqlstore: begin write transaction: %w", err)
+	}
+}
+
+// withTx runs fn in a transaction and commits it when fn succeeds.
+func (db *DB) withTx(ctx context.Context, write bool, fn func(*tx) error) error {
+	t, err := db.begin(ctx, write)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		t.Rollback()
+		return err
+	}
+	return t.Commit()
+}

@@ -1,0 +1,262 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/store"
+)
+
+const mvCols = `id, object_type, data`
+
+func scanMV(rows *sql.Rows) (*idsync.MVObject, error) {
+	var (
+		o    idsync.MVObject
+		data sql.RawBytes
+	)
+	if err := rows.Scan(&o.ID, &o.ObjectType, &data); err != nil {
+		return nil, err
+	}
+	if err := store.DecodeMVData(data, &o); err != nil {
+		return nil, fmt.Errorf("mv object %s: %w", o.ID, err)
+	}
+	return &o, nil
+}
+
+func (t *tx) GetMV(ctx context.Context, id string) (*idsync.MVObject, error) {
+	m, err := t.mvByIDs(ctx, []string{id})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get mv object %s: %w", id, err)
+	}
+	o, ok := m[id]
+	if !ok {
+		return nil, fmt.Errorf("sqlstore: get mv object %s: %w", id, store.ErrNotFound)
+	}
+	return o, nil
+}
+
+func (t *tx) MVByIDs(ctx context.Context, ids []string) (map[string]*idsync.MVObject, error) {
+	m, err := t.mvByIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get mv objects by ID: %w", err)
+	}
+	return m, nil
+}
+
+func (t *tx) mvByIDs(ctx context.Context, ids []string) (map[string]*idsync.MVObject, error) {
+	m := make(map[string]*idsync.MVObject, len(ids))
+	err := queryIn(ctx, t, `SELECT `+mvCols+` FROM mv WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+		o, err := scanMV(rows)
+		if err == nil {
+			m[o.ID] = o
+		}
+		return err
+	})
+	return m, err
+}
+
+func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
+	m := map[string][]string{}
+	if len(values) == 0 {
+		return m, nil
+	}
+	ix, err := t.indexes(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: find mv objects by %s: %w", attr, err)
+	}
+	if !ix.hasMV(attr) {
+		return nil, fmt.Errorf("sqlstore: find mv objects by %s: metaverse attribute %s is not indexed (declare it with SetIndexes)", attr, attr)
+	}
+	want := make(map[string]bool, len(values))
+	for _, v := range values {
+		if caseSensitive {
+			want[v] = true
+		} else {
+			want[store.FoldValue(v)] = true
+		}
+	}
+	q := `SELECT value, mv_id FROM mv_index WHERE attr = ? AND fold IN (%s)`
+	prefix := []any{attr}
+	if objectType != "" {
+		q = `SELECT value, mv_id FROM mv_index WHERE attr = ? AND object_type = ? AND fold IN (%s)`
+		prefix = append(prefix, objectType)
+	}
+	err = queryIn(ctx, t, q, prefix, foldAll(values), func(rows *sql.Rows) error {
+		var value, id string
+		if err := rows.Scan(&value, &id); err != nil {
+			return err
+		}
+		k := value
+		if !caseSensitive {
+			k = store.FoldValue(value)
+		}
+		if want[k] {
+			addFound(m, k, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: find mv objects by %s: %w", attr, err)
+	}
+	return sortFound(m), nil
+}
+
+func (t *tx) PutMV(ctx context.Context, objs []*idsync.MVObject) error {
+	if err := t.putMV(ctx, objs); err != nil {
+		return fmt.Errorf("sqlstore: put mv objects: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	for _, o := range objs {
+		if o == nil || o.ID == "" {
+			return fmt.Errorf("an mv object needs an ID")
+		}
+	}
+	objs = dedupeByID(objs, func(o *idsync.MVObject) string { return o.ID })
+	ix, err := t.indexes(ctx)
+	if err != nil {
+		return err
+	}
+	buf := t.buf[:0]
+	offs := make([]int, len(objs)+1)
+	for i, o := range objs {
+		buf = store.EncodeMVData(buf, o)
+		offs[i+1] = len(buf)
+	}
+	t.buf = buf
+	args := make([]any, 0, len(objs)*3)
+	ids := make([]string, len(objs))
+	for i, o := range objs {
+		args = append(args, o.ID, o.ObjectType, buf[offs[i]:offs[i+1]:offs[i+1]])
+		ids[i] = o.ID
+	}
+	if err := insertRows(ctx, t, `INSERT INTO mv (id, object_type, data) VALUES`, 3,
+		`ON CONFLICT (id) DO UPDATE SET object_type = excluded.object_type, data = excluded.data`, args); err != nil {
+		return err
+	}
+	if len(ix.MV) == 0 {
+		return nil
+	}
+	if _, err := execIn(ctx, t, `DELETE FROM mv_index WHERE mv_id IN (%s)`, nil, ids); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, o := range objs {
+		args = appendIndexRows(args, o.Attrs, ix.MV, o.ObjectType, o.ID)
+	}
+	return insertRows(ctx, t, `INSERT INTO mv_index (attr, fold, value, object_type, mv_id) VALUES`, 5, "", args)
+}
+
+func (t *tx) DeleteMV(ctx context.Context, ids []string) error {
+	if _, err := execIn(ctx, t, `DELETE FROM mv_index WHERE mv_id IN (%s)`, nil, ids); err != nil {
+		return fmt.Errorf("sqlstore: delete mv objects: %w", err)
+	}
+	if _, err := execIn(ctx, t, `DELETE FROM mv WHERE id IN (%s)`, nil, ids); err != nil {
+		return fmt.Errorf("sqlstore: delete mv objects: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) mvWhere(ctx context.Context, f store.MVFilter, paged bool) (string, []any, bool, error) {
+	var conds []string
+	var args []any
+	if f.ObjectType != "" {
+		conds = append(conds, "object_type = ?")
+		args = append(args, f.ObjectType)
+	}
+	if paged && f.After != "" {
+		conds = append(conds, "id > ?")
+		args = append(args, f.After)
+	}
+	goFilter := false
+	if f.Attr != "" {
+		ix, err := t.indexes(ctx)
+		if err != nil {
+			return "", nil, false, err
+		}
+		if ix.hasMV(f.Attr) {
+			sub := "id IN (SELECT mv_id FROM mv_index WHERE attr = ?"
+			args = append(args, f.Attr)
+			if f.Value != "" {
+				sub += " AND fold = ?"
+				args = append(args, store.FoldValue(f.Value))
+			}
+			conds = append(conds, sub+")")
+		} else {
+			goFilter = true
+		}
+	}
+	if len(conds) == 0 {
+		return "", args, goFilter, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, goFilter, nil
+}
+
+func (t *tx) ListMV(ctx context.Context, f store.MVFilter) ([]*idsync.MVObject, error) {
+	objs, err := t.listMV(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list mv objects: %w", err)
+	}
+	return objs, nil
+}
+
+func (t *tx) listMV(ctx context.Context, f store.MVFilter) ([]*idsync.MVObject, error) {
+	where, args, goFilter, err := t.mvWhere(ctx, f, true)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + mvCols + ` FROM mv` + where + ` ORDER BY id`
+	if f.Limit > 0 && !goFilter {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var objs []*idsync.MVObject
+	fold := store.FoldValue(f.Value)
+	for rows.Next() {
+		o, err := scanMV(rows)
+		if err != nil {
+			return nil, err
+		}
+		if goFilter && !hasAttrValue(o.Attrs, f.Attr, fold) {
+			continue
+		}
+		objs = append(objs, o)
+		if f.Limit > 0 && len(objs) >= f.Limit {
+			break
+		}
+	}
+	return objs, rows.Err()
+}
+
+func (t *tx) CountMV(ctx context.Context, f store.MVFilter) (int, error) {
+	f.After, f.Limit = "", 0
+	where, args, goFilter, err := t.mvWhere(ctx, f, false)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: count mv objects: %w", err)
+	}
+	if goFilter {
+		objs, err := t.listMV(ctx, f)
+		if err != nil {
+			return 0, fmt.Errorf("sqlstore: count mv objects: %w", err)
+		}
+		return len(objs), nil
+	}
+	var n int
+	if err := t.queryRow(ctx, `SELECT COUNT(*) FROM mv`+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count mv objects: %w", err)
+	}
+	return n, nil
+}
