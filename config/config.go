@@ -1,8 +1,3 @@
-// Package config loads and validates an idsync configuration directory:
-// YAML files declaring the metaverse schema, connectors, sync rules and
-// run profiles. Every error names file:line:column. Secrets are never
-// stored in clear: configuration holds references to environment
-// variables, resolved when a connector opens.
 package config
 
 import (

@@ -429,7 +429,7 @@ func TestEnvSecrets(t *testing.T) {
 // positions fall back to the rules' Source.
 func TestValidateProgrammatic(t *testing.T) {
 	cfg := &config.Config{
-		Metaverse: &idsync.Schema{Classes: []idsync.ObjectClass{{Name: "person", Attrs: []idsync.AttrDef{{Name: "mail", Type: idsync.TypeString}}}}},
+		Metaverse:  &idsync.Schema{Classes: []idsync.ObjectClass{{Name: "person", Attrs: []idsync.AttrDef{{Name: "mail", Type: idsync.TypeString}}}}},
 		Connectors: []*config.Connector{{Name: "hr", Type: "fake", Settings: &fakeConfig{Path: "x"}, Params: map[string]string{}}},
 		Rules: []*idsync.SyncRule{{
 			Name: "r", Connector: "hr", CSType: "person", MVType: "person", Precedence: 1,

@@ -181,6 +181,10 @@ func (l *loader) document(s *source, doc *yaml.Node) {
 	if isNull(root) {
 		return
 	}
+	if expandedSize(root, map[*yaml.Node]int{}, 0) > maxExpanded {
+		s.errorf(root, "the document's aliases expand to more than %d nodes", maxExpanded)
+		return
+	}
 	m := s.mapping(root, "configuration", topKeys...)
 	if m == nil {
 		return
@@ -217,6 +221,43 @@ func (l *loader) document(s *source, doc *yaml.Node) {
 	for _, n := range m.seq("rules") {
 		l.rule(s, n)
 	}
+}
+
+// maxExpanded bounds the size of a document with its aliases expanded,
+// which every walk over it is linear in (a "billion laughs" file is tiny
+// but expands exponentially).
+const maxExpanded = 1 << 20
+
+// expandedSize counts the nodes of n with aliases expanded, stopping past
+// maxExpanded; memo holds finished counts (-1 marks a node in progress,
+// so that a cycle counts as too big).
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
+	if n == nil {
+		return 0
+	}
+	if v, ok := memo[n]; ok {
+		if v < 0 {
+			return maxExpanded + 1
+		}
+		return v
+	}
+	if depth > 10000 {
+		return maxExpanded + 1
+	}
+	memo[n] = -1
+	size := 1
+	if n.Kind == yaml.AliasNode {
+		size += expandedSize(n.Alias, memo, depth+1)
+	}
+	for _, c := range n.Content {
+		size += expandedSize(c, memo, depth+1)
+		if size > maxExpanded {
+			break
+		}
+	}
+	size = min(size, maxExpanded+1)
+	memo[n] = size
+	return size
 }
 
 func (l *loader) cycle(s *source, n *yaml.Node) {

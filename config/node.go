@@ -107,28 +107,63 @@ func (s *source) mapping(n *yaml.Node, what string, known ...string) *mapping {
 		return nil
 	}
 	m := &mapping{src: s, node: n, what: what, vals: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
 			s.errorf(n.Content[i], "%s: a key must be a string, got %s", what, describe(k))
 			continue
 		}
-		if known != nil && !contains(known, k.Value) {
-			hint := ""
-			if strings.Contains(k.Value, "=") {
-				hint = "; quote DNs in {...} and [...]: commas separate entries there"
+		if k.Tag == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		m.add(k, v, known)
+	}
+	// Merge keys (<<: *defaults) add the keys not set explicitly.
+	for _, v := range merges {
+		v = deref(v)
+		list := []*yaml.Node{v}
+		if v != nil && v.Kind == yaml.SequenceNode {
+			list = v.Content
+		}
+		for _, mv := range list {
+			mv = deref(mv)
+			if mv == nil || mv.Kind != yaml.MappingNode {
+				s.errorf(v, "%s: <<: want a mapping or a list of mappings, got %s", what, describe(mv))
+				continue
 			}
-			s.errorf(k, "%s: unknown key %q (want one of %s%s)", what, k.Value, strings.Join(known, ", "), hint)
-			continue
+			for i := 0; i+1 < len(mv.Content); i += 2 {
+				k := deref(mv.Content[i])
+				if k == nil || k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+					continue
+				}
+				if _, set := m.keys[k.Value]; !set {
+					m.add(k, mv.Content[i+1], known)
+				}
+			}
 		}
-		if prev, dup := m.keys[k.Value]; dup {
-			s.errorf(k, "%s: key %q appears twice (first at line %d)", what, k.Value, prev.Line)
-			continue
-		}
-		m.keys[k.Value] = k
-		m.vals[k.Value] = v
 	}
 	return m
+}
+
+// add records key k with value v, reporting unknown and repeated keys.
+func (m *mapping) add(k, v *yaml.Node, known []string) {
+	s := m.src
+	if known != nil && !contains(known, k.Value) {
+		hint := ""
+		if strings.Contains(k.Value, "=") {
+			hint = "; quote DNs in {...} and [...]: commas separate entries there"
+		}
+		s.errorf(k, "%s: unknown key %q (want one of %s%s)", m.what, k.Value, strings.Join(known, ", "), hint)
+		return
+	}
+	if prev, dup := m.keys[k.Value]; dup {
+		s.errorf(k, "%s: key %q appears twice (first at line %d)", m.what, k.Value, prev.Line)
+		return
+	}
+	m.keys[k.Value] = k
+	m.vals[k.Value] = v
 }
 
 func contains(list []string, s string) bool {

@@ -252,7 +252,7 @@ var numericOps = []idsync.ScopeOp{
 
 var paramRef = regexp.MustCompile(`%([A-Za-z_][A-Za-z0-9_.]*)%`)
 
-// Params returns the parameter names rules of connector c may use: the
+// ParamNames returns the parameter names rules of connector c may use: the
 // standard seven (expr.StandardParams) and c's own params, sorted after them.
 func (c *Connector) ParamNames() []string {
 	names := slices.Clone(expr.StandardParams)

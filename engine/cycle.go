@@ -30,21 +30,21 @@ func (e *Engine) Cycle(ctx context.Context) ([]*idsync.RunResult, error) {
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
+			st, err := ph.step(ctx, cc.Name)
+			if err != nil {
+				return out, err
+			}
+			if st == idsync.StepExport && !cc.Capabilities.Export || st.IsImport() && !cc.Capabilities.Import {
+				continue
+			}
+			// The configured profile runs unless the engine knows it must
+			// not: a first import has no watermark, changed rules need a
+			// full sync.
 			var res *idsync.RunResult
-			var err error
-			if ph.profile != "" && cc.Profiles[ph.profile] != nil {
+			forced := st == idsync.StepFullImport && ph.profile == "delta-import" || st == idsync.StepFullSync
+			if p := cc.Profiles[ph.profile]; p != nil && !forced {
 				res, err = e.Run(ctx, cc.Name, ph.profile)
 			} else {
-				st, serr := ph.step(ctx, cc.Name)
-				if serr != nil {
-					return out, serr
-				}
-				if st == idsync.StepExport && !cc.Capabilities.Export {
-					continue
-				}
-				if st.IsImport() && !cc.Capabilities.Import {
-					continue
-				}
 				res, err = e.RunSteps(ctx, cc.Name, "cycle-"+string(st), []idsync.RunStep{{Type: st}})
 			}
 			if res != nil {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +53,10 @@ func newHarness(t *testing.T, yamlText string) *harness {
 	for _, line := range strings.Split(yamlText, "\n") {
 		if i := strings.Index(line, "system: "); i >= 0 {
 			name := strings.TrimSpace(line[i+len("system: "):])
-			name = strings.Trim(strings.TrimSuffix(name, "}"), " ,}")
+			if j := strings.IndexAny(name, ",}"); j >= 0 {
+				name = name[:j] // settings: {system: ad, checkReferences: true}
+			}
+			name = strings.TrimSpace(name)
 			if h.sys[name] == nil {
 				h.sys[name] = inmem.NewSystem()
 			}
@@ -146,10 +150,23 @@ func (h *harness) tx() store.Tx {
 	return tx
 }
 
+// rtx begins a read transaction that the caller must roll back (the
+// store's pool is small: helpers must not hold transactions).
+func (h *harness) rtx() store.Tx {
+	h.t.Helper()
+	tx, err := h.st.Begin(h.ctx, false)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return tx
+}
+
 // mvs returns every MV object.
 func (h *harness) mvs() []*idsync.MVObject {
 	h.t.Helper()
-	objs, err := h.tx().ListMV(h.ctx, store.MVFilter{})
+	tx := h.rtx()
+	defer tx.Rollback()
+	objs, err := tx.ListMV(h.ctx, store.MVFilter{})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -172,7 +189,9 @@ func (h *harness) mvBy(attr, value string) *idsync.MVObject {
 // csObjs returns every CS object of a connector.
 func (h *harness) csObjs(conn string) []*idsync.CSObject {
 	h.t.Helper()
-	objs, err := h.tx().ListCS(h.ctx, store.CSFilter{Connector: conn})
+	tx := h.rtx()
+	defer tx.Rollback()
+	objs, err := tx.ListCS(h.ctx, store.CSFilter{Connector: conn})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -181,7 +200,9 @@ func (h *harness) csObjs(conn string) []*idsync.CSObject {
 
 func (h *harness) csByAnchor(conn, anchor string) *idsync.CSObject {
 	h.t.Helper()
-	got, err := h.tx().CSByAnchors(h.ctx, conn, []idsync.Anchor{idsync.Anchor(anchor)})
+	tx := h.rtx()
+	defer tx.Rollback()
+	got, err := tx.CSByAnchors(h.ctx, conn, []idsync.Anchor{idsync.Anchor(anchor)})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -190,7 +211,9 @@ func (h *harness) csByAnchor(conn, anchor string) *idsync.CSObject {
 
 func (h *harness) csByDN(conn, dn string) *idsync.CSObject {
 	h.t.Helper()
-	got, err := h.tx().CSByDNs(h.ctx, conn, []string{dn})
+	tx := h.rtx()
+	defer tx.Rollback()
+	got, err := tx.CSByDNs(h.ctx, conn, []string{dn})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -210,4 +233,97 @@ func wantStatus(t *testing.T, res *idsync.RunResult, want idsync.RunStatus) {
 	if res.Status != want {
 		t.Fatalf("run status = %s, want %s (message %q, errors %v)", res.Status, want, res.Message, res.Errors)
 	}
+}
+
+// del deletes an object from a system.
+func (h *harness) del(sys, anchor string) {
+	h.t.Helper()
+	if err := h.sys[sys].Delete(idsync.Anchor(anchor)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// csByID returns the CS object with id, or nil when it does not exist.
+func (h *harness) csByID(id string) *idsync.CSObject {
+	h.t.Helper()
+	tx := h.rtx()
+	defer tx.Rollback()
+	o, err := tx.GetCS(h.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return o
+}
+
+// mvByID returns the MV object with id, or nil when it does not exist.
+func (h *harness) mvByID(id string) *idsync.MVObject {
+	h.t.Helper()
+	tx := h.rtx()
+	defer tx.Rollback()
+	mv, err := tx.GetMV(h.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return mv
+}
+
+// mustCS returns the CS object of conn with anchor, failing the test when there is none.
+func (h *harness) mustCS(conn, anchor string) *idsync.CSObject {
+	h.t.Helper()
+	o := h.csByAnchor(conn, anchor)
+	if o == nil {
+		h.t.Fatalf("no CS object with anchor %q in %s", anchor, conn)
+	}
+	return o
+}
+
+// mustMV returns the MV object whose attr is value, failing the test when there is none.
+func (h *harness) mustMV(attr, value string) *idsync.MVObject {
+	h.t.Helper()
+	mv := h.mvBy(attr, value)
+	if mv == nil {
+		h.t.Fatalf("no MV object with %s = %q", attr, value)
+	}
+	return mv
+}
+
+// runOK runs steps and fails unless the run status is success.
+func (h *harness) runOK(conn string, steps ...idsync.StepType) *idsync.RunResult {
+	h.t.Helper()
+	res := h.run(conn, steps...)
+	if res.Status != idsync.StatusSuccess {
+		h.t.Fatalf("run %s %v: status %s, want success (message %q, errors %v)", conn, steps, res.Status, res.Message, res.Errors)
+	}
+	return res
+}
+
+// modsText renders attribute modifications as "name op values" lines, for exact comparisons.
+func modsText(mods []idsync.AttrMod) string {
+	var b strings.Builder
+	for i, m := range mods {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(m.Name + " " + m.Op.String() + " " + str(m.Values))
+	}
+	return b.String()
+}
+
+// changesText renders exported changes one a line: "op DN[->NewDN] {mods}".
+func changesText(chs []idsync.Change) string {
+	var b strings.Builder
+	for _, ch := range chs {
+		b.WriteString(ch.Op.String() + " " + ch.DN)
+		if ch.NewDN != "" {
+			b.WriteString(" -> " + ch.NewDN)
+		}
+		b.WriteString(" {" + modsText(ch.Mods) + "}\n")
+	}
+	return b.String()
 }

@@ -323,6 +323,17 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return fmt.Errorf("engine: import page: %w", err)
 	}
+	// One pointer per object: a change made through byAnchor (a rename)
+	// must be seen through byDN, and the other way round (§3 step 2).
+	sameObj := make(map[string]*idsync.CSObject, len(byAnchor))
+	for _, o := range byAnchor {
+		sameObj[o.ID] = o
+	}
+	for k, o := range byDN {
+		if x := sameObj[o.ID]; x != nil {
+			byDN[k] = x
+		}
+	}
 
 	put := map[string]*idsync.CSObject{}
 	var putOrder []*idsync.CSObject
@@ -483,8 +494,8 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 		c.Placeholders++
 	}
 	for _, o := range putOrder {
-		if o.Kind != idsync.KindStaging || o.PendingImport == idsync.ImportDelete {
-			continue
+		if o.Kind != idsync.KindStaging || o.PendingImport == idsync.ImportDelete || o.Obsolete {
+			continue // an obsolete object's temporary DN has no parents
 		}
 		for _, vs := range o.Attrs {
 			for _, v := range vs {
@@ -645,6 +656,9 @@ func sourced(source, msg string) string {
 	if source == "" {
 		return msg
 	}
+	if file, _, ok := strings.Cut(source, ":"); ok && strings.Contains(msg, file) {
+		return msg // the connector's message already says where
+	}
 	return source + ": " + msg
 }
 
@@ -663,5 +677,39 @@ func (e *Engine) flagRetryProvisioning(ctx context.Context, tx store.Tx, mvID st
 	if err := tx.PutMV(ctx, []*idsync.MVObject{mv}); err != nil {
 		return fmt.Errorf("engine: flag retry provisioning: %w", err)
 	}
+	// Remember it so that the next sync (of any connector) visits it.
+	ids, err := tx.GetWatermark(ctx, "", retryProvisioningKey)
+	if err != nil {
+		return fmt.Errorf("engine: flag retry provisioning: %w", err)
+	}
+	ids = append(ids, mvID+"\n"...)
+	if err := tx.PutWatermark(ctx, "", retryProvisioningKey, ids); err != nil {
+		return fmt.Errorf("engine: flag retry provisioning: %w", err)
+	}
 	return nil
+}
+
+// retryProvisioningKey is the pseudo-partition (of connector "") under
+// which imports list the MV objects flagged RetryProvisioning, one ID a
+// line, for the next sync to visit (§3 step 2).
+const retryProvisioningKey = "\x00retry-provisioning"
+
+// takeRetryProvisioning returns and forgets the MV objects to provision again.
+func (e *Engine) takeRetryProvisioning(ctx context.Context) ([]string, error) {
+	tx, err := e.st.Begin(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("engine: read retry provisioning: %w", err)
+	}
+	defer tx.Rollback()
+	b, err := tx.GetWatermark(ctx, "", retryProvisioningKey)
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	if err := tx.DeleteWatermark(ctx, "", retryProvisioningKey); err != nil {
+		return nil, fmt.Errorf("engine: read retry provisioning: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("engine: read retry provisioning: %w", err)
+	}
+	return strings.Fields(string(b)), nil
 }

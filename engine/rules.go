@@ -26,6 +26,8 @@ type ruleSet struct {
 	mv             *idsync.Schema
 	connOrder      []string
 	fingerprint    string
+	// mvIndex lists the MV attributes inbound join rules look up.
+	mvIndex []string
 }
 
 // compiledRule is a rule ready to evaluate.
@@ -144,6 +146,7 @@ func compileRules(cfg *config.Config) (*ruleSet, error) {
 	b, _ := json.Marshal(cfg.Metaverse)
 	h.Write(b)
 	rs.fingerprint = hex.EncodeToString(h.Sum(nil))
+	rs.mvIndex = rs.indexes().MV
 	return rs, nil
 }
 

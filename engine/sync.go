@@ -49,7 +49,14 @@ func (e *Engine) syncStep(ctx context.Context, r *runState, s idsync.RunStep, de
 			return fmt.Errorf("engine: sync lock heartbeat: %w", err)
 		}
 	}
-	// References to objects processed later in the run resolve now.
+	// MV objects whose export object an import replaced (§3 step 2) are
+	// provisioned again, like references to objects processed later in
+	// the run, which resolve now.
+	retry, err := e.takeRetryProvisioning(ctx)
+	if err != nil {
+		return err
+	}
+	fixups = append(fixups, retry...)
 	fixups = dedupe(fixups)
 	for len(fixups) > 0 {
 		n := min(len(fixups), s.PageSize)
@@ -242,12 +249,6 @@ func (p *syncPage) loadMV(ctx context.Context, ids []string) error {
 		for _, o := range links[id] {
 			o = p.addCS(o)
 			if o.MVID == id {
-				ls = append(ls, o)
-			}
-		}
-		// objects of this page already known to link here
-		for _, o := range p.cs {
-			if o.MVID == id && !slices.Contains(ls, o) {
 				ls = append(ls, o)
 			}
 		}
@@ -554,7 +555,7 @@ func (p *syncPage) joinCandidates(ctx context.Context, mvType, attr string, vs [
 // indexNew records a projected MV object's join attributes so that
 // later objects of the page can join to it.
 func (p *syncPage) indexNew(mv *idsync.MVObject) {
-	for _, a := range p.e.rules.indexes().MV {
+	for _, a := range p.e.rules.mvIndex {
 		for _, v := range mv.Attrs[a] {
 			s := v.String()
 			p.newIdx[joinKey{a, s, true}] = append(p.newIdx[joinKey{a, s, true}], mv.ID)
@@ -567,8 +568,8 @@ func (p *syncPage) indexNew(mv *idsync.MVObject) {
 // inbound synchronizes one CS object into the metaverse (§4.1).
 func (p *syncPage) inbound(ctx context.Context, o *idsync.CSObject) error {
 	c := p.counters()
-	if o.Kind != idsync.KindStaging || o.Obsolete {
-		return nil
+	if o.Kind != idsync.KindStaging || o.Obsolete && o.PendingImport != idsync.ImportDelete {
+		return nil // an obsolete object waits for the import that renames or deletes it (§3)
 	}
 	if o.PendingImport == idsync.ImportDelete {
 		p.tr.decision("delete", "", o.MVID)

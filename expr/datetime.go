@@ -125,8 +125,22 @@ func monthByName(w string) int {
 }
 
 type dateParser struct {
-	s string
-	i int
+	s       string
+	i       int
+	weekday bool // a weekday name was read
+}
+
+func isWeekday(w string) bool {
+	w = strings.ToLower(strings.TrimSuffix(w, "."))
+	if len(w) < 3 {
+		return false
+	}
+	for _, d := range []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"} {
+		if strings.HasPrefix(d, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *dateParser) skipSpace() {
@@ -220,6 +234,10 @@ func (p *dateParser) parse() (time.Time, bool) {
 		w := p.word()
 		if mo = monthByName(w); mo == 0 {
 			// A weekday name first: "Thu, 10 Jan 2013".
+			if p.weekday || !isWeekday(w) {
+				return time.Time{}, false
+			}
+			p.weekday = true
 			p.skipSpace()
 			return p.parse()
 		}
@@ -330,7 +348,8 @@ func numFromDate(_ *frame, a []idsync.Value) (idsync.Value, error) {
 		return idsync.Value{}, err
 	}
 	sec := t.Unix() - fileTimeEpoch
-	if sec < 0 || sec > (1<<63-1)/10_000_000-1 {
+	const maxSec, maxTicks = (1<<63 - 1) / 10_000_000, (1<<63 - 1) % 10_000_000
+	if sec < 0 || sec > maxSec || sec == maxSec && int64(t.Nanosecond()/100) > maxTicks {
 		return errf("NumFromDate", "%s is outside the range of Windows file times", t.Format(time.RFC3339))
 	}
 	return intVal(sec*1e7 + int64(t.Nanosecond()/100)), nil

@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -115,7 +114,8 @@ type frame struct {
 	env   Env
 	vars  []val
 	stack []val
-	sargs [maxArgs]idsync.Value
+	sargs [maxArgs]idsync.Value // the arguments of a per-value function
+	res   idsync.Value          // its result
 }
 
 const maxArgs = 8 // no per-value function takes more
@@ -129,17 +129,18 @@ func (p *Program) Eval(env Env) (Result, error) {
 		f = &frame{p: p, vars: make([]val, p.nvars), stack: make([]val, 0, 16)}
 	}
 	f.env = env
-	v, err := f.eval(p.root)
+	var v val
+	err := f.eval(p.root, &v)
 	f.env = nil
 	clear(f.vars)
 	p.frames.Put(f)
 	if err != nil {
 		return Result{}, err
 	}
-	return toResult(v), nil
+	return toResult(&v), nil
 }
 
-func toResult(v val) Result {
+func toResult(v *val) Result {
 	switch v.k {
 	case kIgnore:
 		return Result{Flag: IgnoreThisFlow}
@@ -171,165 +172,211 @@ func (f *frame) rand() uint64 {
 	return rand.Uint64()
 }
 
-// eval evaluates a node. Each case is a single call so that eval's own
-// stack frame stays small: it is entered for every node.
-func (f *frame) eval(n node) (val, error) {
+// The evaluator writes results through pointers (dst, r) rather than
+// returning them: values are 56 to 88 bytes, and returning structs that
+// large costs far more than writing them in place.
+
+// eval evaluates a node into *dst. Each case is a single call so that
+// eval's own stack frame stays small: it is entered for every node.
+func (f *frame) eval(n node, dst *val) error {
 	switch n := n.(type) {
 	case *litNode:
-		return n.v, nil
+		*dst = n.v
+		return nil
 	case *attrNode:
-		return many(f.env.Attr(n.name)), nil
+		setMany(dst, f.env.Attr(n.name))
+		return nil
 	case *callNode:
-		return f.call(n)
+		return f.call(n, dst)
 	case *concatNode:
-		return f.concat(n)
+		return f.concat(n, dst)
 	case *binNode:
-		return f.binary(n)
+		return f.binary(n, dst)
 	case *paramNode:
-		return f.param(n)
+		return f.param(n, dst)
 	case *varNode:
-		return f.vars[n.slot], nil
+		*dst = f.vars[n.slot]
+		return nil
 	case *negNode:
-		return f.neg(n)
+		return f.neg(n, dst)
 	}
-	return null, evalErr("", "internal error: unexpected node %T", n)
+	return evalErr("", "internal error: unexpected node %T", n)
 }
 
-func (f *frame) param(n *paramNode) (val, error) {
+// setMany sets *dst to the list vs (which it may keep).
+func setMany(dst *val, vs []idsync.Value) {
+	switch len(vs) {
+	case 0:
+		*dst = val{}
+	case 1:
+		dst.k, dst.one, dst.many = kOne, vs[0], nil
+	default:
+		dst.k, dst.one, dst.many = kMany, idsync.Value{}, vs
+	}
+}
+
+// setOne sets *dst to the single value v (NULL when v is the zero Value).
+func setOne(dst *val, v *idsync.Value) {
+	if v.IsZero() {
+		*dst = val{}
+		return
+	}
+	dst.k, dst.one, dst.many = kOne, *v, nil
+}
+
+func setBool(dst *val, b bool) {
+	*dst = val{k: kOne}
+	dst.one.Type = typeBoolean
+	if b {
+		dst.one.Int = 1
+	}
+}
+
+func setInt(dst *val, n int64) {
+	*dst = val{k: kOne}
+	dst.one.Type, dst.one.Int = typeInteger, n
+}
+
+func (f *frame) param(n *paramNode, dst *val) error {
 	s, ok := f.env.Param(n.name)
 	if !ok {
-		return null, nil
+		*dst = val{}
+		return nil
 	}
-	return one(strVal(s)), nil
+	*dst = val{k: kOne}
+	dst.one.Type, dst.one.Str = typeString, s
+	return nil
 }
 
-func (f *frame) neg(n *negNode) (val, error) {
-	x, err := f.eval(n.x)
-	if err != nil {
-		return null, err
+func (f *frame) neg(n *negNode, dst *val) error {
+	var x val
+	if err := f.eval(n.x, &x); err != nil {
+		return err
 	}
-	return f.mapUnary(x)
-}
-
-func (f *frame) mapUnary(x val) (val, error) {
 	if x.isFlag() {
-		return null, evalErr("-", "%s can't be an operand", x.flagName())
+		return evalErr("-", "%s can't be an operand", x.flagName())
 	}
 	out := make([]idsync.Value, 0, x.n())
 	for i := range x.n() {
 		n, err := toNum("-", x.get(i))
 		if err != nil {
-			return null, err
+			return err
 		}
 		out = append(out, intVal(-n))
 	}
-	return many(out), nil
+	setMany(dst, out)
+	return nil
 }
 
-func (f *frame) call(n *callNode) (val, error) {
+func (f *frame) call(n *callNode, dst *val) error {
 	fn := n.fn
 	switch {
 	case fn.special != spNone:
-		return f.callSpecial(n)
-	case fn.scalar == nil:
-		return f.callList(n)
+		return f.callSpecial(n, dst)
+	case fn.pred != nil:
+		var v val
+		if err := f.eval(n.args[0], &v); err != nil {
+			return err
+		}
+		if v.isFlag() {
+			return flagArg(fn, &v)
+		}
+		setBool(dst, fn.pred(v))
+		return nil
+	case fn.list != nil:
+		return f.callList(n, dst)
 	case len(n.args) == 0:
-		return f.mapScalar(fn, nil)
+		return f.mapScalar(fn, nil, dst)
 	case len(n.args) == 1:
-		return f.call1(n)
+		return f.call1(n, dst)
 	case len(n.args) == 2:
-		return f.call2(n)
+		return f.call2(n, dst)
 	}
-	return f.callList(n)
+	return f.callList(n, dst)
 }
 
-func flagArg(fn *funcDef, v val) error {
+func flagArg(fn *funcDef, v *val) error {
 	return evalErr(fn.name, "%s can only be the result of the expression (or of IIF, Switch or With)", v.flagName())
 }
 
 // call1 and call2 keep the arguments of per-value functions in local
 // arrays, which stay on the stack.
-func (f *frame) call1(n *callNode) (val, error) {
+func (f *frame) call1(n *callNode, dst *val) error {
 	var buf [1]val
-	v, err := f.eval(n.args[0])
-	if err != nil {
-		return null, err
+	if err := f.eval(n.args[0], &buf[0]); err != nil {
+		return err
 	}
-	if v.isFlag() {
-		return null, flagArg(n.fn, v)
+	if buf[0].isFlag() {
+		return flagArg(n.fn, &buf[0])
 	}
-	buf[0] = v
-	return f.mapScalar(n.fn, buf[:])
+	return f.mapScalar(n.fn, buf[:], dst)
 }
 
-func (f *frame) call2(n *callNode) (val, error) {
+func (f *frame) call2(n *callNode, dst *val) error {
 	var buf [2]val
 	for i, a := range n.args {
-		v, err := f.eval(a)
-		if err != nil {
-			return null, err
+		if err := f.eval(a, &buf[i]); err != nil {
+			return err
 		}
-		if v.isFlag() {
-			return null, flagArg(n.fn, v)
+		if buf[i].isFlag() {
+			return flagArg(n.fn, &buf[i])
 		}
-		buf[i] = v
 	}
-	return f.mapScalar(n.fn, buf[:])
+	return f.mapScalar(n.fn, buf[:], dst)
 }
 
-func (f *frame) callSpecial(n *callNode) (val, error) {
+func (f *frame) callSpecial(n *callNode, dst *val) error {
 	switch n.fn.special {
 	case spIIF:
-		return f.iif(n)
+		return f.iif(n, dst)
 	case spSwitch:
-		return f.switch_(n)
+		return f.switch_(n, dst)
 	case spSelect, spWhere:
-		return f.selectWhere(n)
+		return f.selectWhere(n, dst)
 	case spWith:
-		return f.with(n)
+		slot := n.args[0].(*varNode).slot
+		if err := f.eval(n.args[1], &f.vars[slot]); err != nil {
+			return err
+		}
+		return f.eval(n.args[2], dst)
 	case spImported:
-		return many(f.env.Imported(n.attr)), nil
+		setMany(dst, f.env.Imported(n.attr))
+		return nil
 	}
-	return one(intVal(int64(len(f.env.Attr(n.attr))))), nil // spValueCount
-}
-
-func (f *frame) with(n *callNode) (val, error) {
-	v, err := f.eval(n.args[1])
-	if err != nil {
-		return null, err
-	}
-	f.vars[n.args[0].(*varNode).slot] = v
-	return f.eval(n.args[2])
+	setInt(dst, int64(len(f.env.Attr(n.attr)))) // spValueCount
+	return nil
 }
 
 // callList evaluates the arguments onto the frame's stack and calls a
 // function that takes whole lists (or a per-value function with many
 // arguments).
-func (f *frame) callList(n *callNode) (val, error) {
+func (f *frame) callList(n *callNode, dst *val) error {
 	fn := n.fn
 	base := len(f.stack)
+	// Each argument is evaluated into a local and then pushed: evaluating
+	// it may grow (and so move) the stack.
+	var v val
 	for _, a := range n.args {
-		v, err := f.eval(a)
-		if err != nil {
+		if err := f.eval(a, &v); err != nil {
 			f.unwind(base)
-			return null, err
+			return err
 		}
 		if v.isFlag() {
 			f.unwind(base)
-			return null, flagArg(fn, v)
+			return flagArg(fn, &v)
 		}
 		f.stack = append(f.stack, v)
 	}
 	args := f.stack[base:]
-	var v val
 	var err error
 	if fn.list != nil {
 		v, err = fn.list(f, args)
+		*dst = v
 	} else {
-		v, err = f.mapScalar(fn, args)
+		err = f.mapScalar(fn, args, dst)
 	}
 	f.unwind(base)
-	return v, err
+	return err
 }
 
 // unwind pops the stack back to base. The popped slots are not cleared:
@@ -339,64 +386,76 @@ func (f *frame) unwind(base int) { f.stack = f.stack[:base] }
 // mapScalar applies a per-value function. When an argument has several
 // values the function is applied to each (pairing it with the single
 // values of the other arguments); a NULL result drops that value.
-func (f *frame) mapScalar(fn *funcDef, args []val) (val, error) {
+func (f *frame) mapScalar(fn *funcDef, args []val, dst *val) error {
 	n := 1
-	for i, a := range args {
-		switch c := a.n(); {
+	for i := range args {
+		switch c := args[i].n(); {
 		case c == 0:
 			switch {
 			case fn.null == nullFalse:
-				return one(boolVal(false)), nil
+				setBool(dst, false)
+				return nil
 			case fn.null == nullEmpty && i == 0:
 				if nullOthers(args) {
-					return null, nil
+					*dst = val{}
+					return nil
 				}
-				return one(strVal("")), nil
+				*dst = val{k: kOne}
+				dst.one.Type = typeString
+				return nil
 			case fn.null != nullPass:
-				return null, nil
+				*dst = val{}
+				return nil
 			}
 		case c > 1:
 			if n > 1 && c != n {
-				return null, evalErr(fn.name, "multi-valued arguments have different numbers of values (%d and %d)", n, c)
+				return evalErr(fn.name, "multi-valued arguments have different numbers of values (%d and %d)", n, c)
 			}
 			n = c
 		}
 	}
 	a := f.sargs[:len(args)]
 	if n == 1 {
-		for j, x := range args {
-			a[j] = x.get(0)
-			if x.k == kNull {
+		for j := range args {
+			if args[j].k == kOne {
+				a[j] = args[j].one
+			} else {
 				a[j] = idsync.Value{}
 			}
 		}
-		v, err := fn.scalar(f, a)
-		return one(v), err
+		f.res = idsync.Value{}
+		if err := fn.scalar(f, a, &f.res); err != nil {
+			return err
+		}
+		setOne(dst, &f.res)
+		return nil
 	}
 	out := make([]idsync.Value, 0, n)
+	r := &f.res
 	for i := range n {
-		for j, x := range args {
-			if x.k == kNull {
+		for j := range args {
+			if args[j].k == kNull {
 				a[j] = idsync.Value{}
 			} else {
-				a[j] = x.get(i)
+				a[j] = args[j].get(i)
 			}
 		}
-		v, err := fn.scalar(f, a)
-		if err != nil {
-			return null, err
+		*r = idsync.Value{}
+		if err := fn.scalar(f, a, r); err != nil {
+			return err
 		}
-		if !v.IsZero() {
-			out = append(out, v)
+		if !r.IsZero() {
+			out = append(out, *r)
 		}
 	}
-	return many(out), nil
+	setMany(dst, out)
+	return nil
 }
 
 // nullOthers reports whether an argument after the first is NULL.
 func nullOthers(args []val) bool {
-	for _, a := range args[1:] {
-		if a.k == kNull {
+	for i := 1; i < len(args); i++ {
+		if args[i].k == kNull {
 			return true
 		}
 	}
@@ -408,49 +467,52 @@ func nullOthers(args []val) bool {
 // the condition), and a NULL choice drops that value: this is how
 // IIF(InStr([proxyAddresses],"SIP:")=1,NULL,[proxyAddresses]) removes the
 // SIP addresses.
-func (f *frame) iif(n *callNode) (val, error) {
-	c, err := f.eval(n.args[0])
-	if err != nil {
-		return null, err
+func (f *frame) iif(n *callNode, dst *val) error {
+	var c val
+	if err := f.eval(n.args[0], &c); err != nil {
+		return err
 	}
 	if c.k != kMany {
-		b, err := truth("IIF", c)
+		b, err := truth("IIF", &c)
 		if err != nil {
-			return null, err
+			return err
 		}
 		if b {
-			return f.eval(n.args[1])
+			return f.eval(n.args[1], dst)
 		}
-		return f.eval(n.args[2])
+		return f.eval(n.args[2], dst)
 	}
 	conds := make([]bool, len(c.many))
 	var anyTrue, anyFalse bool
 	for i, x := range c.many {
-		if conds[i], err = toBool("IIF", x); err != nil {
-			return null, err
+		b, err := toBool("IIF", x)
+		if err != nil {
+			return err
 		}
-		anyTrue = anyTrue || conds[i]
-		anyFalse = anyFalse || !conds[i]
+		conds[i] = b
+		anyTrue = anyTrue || b
+		anyFalse = anyFalse || !b
 	}
 	var t, e val
 	if anyTrue {
-		if t, err = f.eval(n.args[1]); err != nil {
-			return null, err
+		if err := f.eval(n.args[1], &t); err != nil {
+			return err
 		}
 	}
 	if anyFalse {
-		if e, err = f.eval(n.args[2]); err != nil {
-			return null, err
+		if err := f.eval(n.args[2], &e); err != nil {
+			return err
 		}
 	}
 	out := make([]idsync.Value, 0, len(conds))
 	for i, b := range conds {
-		br := e
+		br := &e
 		if b {
-			br = t
+			br = &t
 		}
 		if br.isFlag() {
-			return br, nil // a flag chosen for any value is the result of the whole flow
+			*dst = *br // a flag chosen for any value is the result of the whole flow
+			return nil
 		}
 		switch br.n() {
 		case 0:
@@ -459,56 +521,58 @@ func (f *frame) iif(n *callNode) (val, error) {
 		case len(conds):
 			out = append(out, br.many[i])
 		default:
-			return null, evalErr("IIF", "the condition has %d values but the chosen value has %d", len(conds), br.n())
+			return evalErr("IIF", "the condition has %d values but the chosen value has %d", len(conds), br.n())
 		}
 	}
-	return many(out), nil
+	setMany(dst, out)
+	return nil
 }
 
 // switch_ evaluates every condition (as the reference does), then only the
 // value paired with the first true one. No true condition gives NULL.
-func (f *frame) switch_(n *callNode) (val, error) {
+func (f *frame) switch_(n *callNode, dst *val) error {
 	chosen := -1
+	var c val
 	for i := 0; i < len(n.args); i += 2 {
-		c, err := f.eval(n.args[i])
-		if err != nil {
-			return null, err
+		if err := f.eval(n.args[i], &c); err != nil {
+			return err
 		}
-		b, err := truth("Switch", c)
+		b, err := truth("Switch", &c)
 		if err != nil {
-			return null, err
+			return err
 		}
 		if b && chosen < 0 {
 			chosen = i + 1
 		}
 	}
 	if chosen < 0 {
-		return null, nil
+		*dst = val{}
+		return nil
 	}
-	return f.eval(n.args[chosen])
+	return f.eval(n.args[chosen], dst)
 }
 
-func (f *frame) selectWhere(n *callNode) (val, error) {
-	coll, err := f.eval(n.args[1])
-	if err != nil {
-		return null, err
+func (f *frame) selectWhere(n *callNode, dst *val) error {
+	var coll val
+	if err := f.eval(n.args[1], &coll); err != nil {
+		return err
 	}
 	if coll.isFlag() {
-		return null, evalErr(n.fn.name, "%s is not a collection", coll.flagName())
+		return evalErr(n.fn.name, "%s is not a collection", coll.flagName())
 	}
 	slot := n.args[0].(*varNode).slot
 	out := make([]idsync.Value, 0, coll.n())
+	var r val
 	for i := range coll.n() {
 		x := coll.get(i)
 		f.vars[slot] = one(x)
-		r, err := f.eval(n.args[2])
-		if err != nil {
-			return null, err
+		if err := f.eval(n.args[2], &r); err != nil {
+			return err
 		}
 		if n.fn.special == spWhere {
-			keep, err := truth("Where", r)
+			keep, err := truth("Where", &r)
 			if err != nil {
-				return null, err
+				return err
 			}
 			if keep {
 				out = append(out, x)
@@ -521,70 +585,71 @@ func (f *frame) selectWhere(n *callNode) (val, error) {
 		case kMany:
 			out = append(out, r.many...)
 		case kIgnore, kAuthNull:
-			return null, evalErr("Select", "%s can't be a selected value", r.flagName())
+			return evalErr("Select", "%s can't be a selected value", r.flagName())
 		}
 	}
-	f.vars[slot] = null
-	return many(out), nil
+	f.vars[slot] = val{}
+	setMany(dst, out)
+	return nil
 }
 
 // concat joins the parts of a & chain. A NULL part counts as nothing (as
 // in VBA, "a" & NULL is "a"); all parts NULL give NULL. Binary parts join
 // into a binary value when every part is binary.
-func (f *frame) concat(n *concatNode) (val, error) {
+func (f *frame) concat(n *concatNode, dst *val) error {
 	base := len(f.stack)
+	defer f.unwind(base)
 	cnt := 1
 	nonNull := 0
+	var part val
 	for _, p := range n.parts {
-		v, err := f.eval(p)
-		if err != nil {
-			f.unwind(base)
-			return null, err
+		// Evaluate into a local, then push: evaluating may move the stack.
+		v := &part
+		if err := f.eval(p, v); err != nil {
+			return err
 		}
 		if v.isFlag() {
-			f.unwind(base)
-			return null, evalErr("&", "%s can't be an operand", v.flagName())
+			return evalErr("&", "%s can't be an operand", v.flagName())
 		}
 		if c := v.n(); c > 1 {
 			if cnt > 1 && c != cnt {
-				f.unwind(base)
-				return null, evalErr("&", "multi-valued operands have different numbers of values (%d and %d)", cnt, c)
+				return evalErr("&", "multi-valued operands have different numbers of values (%d and %d)", cnt, c)
 			}
 			cnt = c
 		}
 		if v.k != kNull {
 			nonNull++
 		}
-		f.stack = append(f.stack, v)
+		f.stack = append(f.stack, part)
 	}
 	parts := f.stack[base:]
-	defer f.unwind(base)
 	if nonNull == 0 {
-		return null, nil
+		*dst = val{}
+		return nil
 	}
 	if cnt == 1 {
-		v, err := joinParts(parts, 0)
-		return one(v), err
+		*dst = val{k: kOne}
+		return joinParts(parts, 0, &dst.one)
 	}
-	out := make([]idsync.Value, 0, cnt)
+	out := make([]idsync.Value, cnt)
 	for i := range cnt {
-		v, err := joinParts(parts, i)
-		if err != nil {
-			return null, err
+		if err := joinParts(parts, i, &out[i]); err != nil {
+			return err
 		}
-		out = append(out, v)
 	}
-	return many(out), nil
+	setMany(dst, out)
+	return nil
 }
 
-func joinParts(parts []val, i int) (idsync.Value, error) {
+func joinParts(parts []val, i int, r *idsync.Value) error {
 	allBin := true
 	size := 0
-	for _, p := range parts {
+	for j := range parts {
+		p := &parts[j]
 		if p.k == kNull {
 			continue
 		}
-		v := p.get(i)
+		v := p.at(i)
 		if v.Type != typeBinary {
 			allBin = false
 		}
@@ -592,156 +657,150 @@ func joinParts(parts []val, i int) (idsync.Value, error) {
 	}
 	if allBin {
 		b := make([]byte, 0, size)
-		for _, p := range parts {
-			if p.k != kNull {
-				b = append(b, p.get(i).Bin...)
+		for j := range parts {
+			if p := &parts[j]; p.k != kNull {
+				b = append(b, p.at(i).Bin...)
 			}
 		}
-		return binVal(b), nil
+		r.Type, r.Bin = typeBinary, b
+		return nil
 	}
 	var sb strings.Builder
 	sb.Grow(size + 8)
-	for _, p := range parts {
+	for j := range parts {
+		p := &parts[j]
 		if p.k == kNull {
 			continue
 		}
-		v := p.get(i)
+		v := p.at(i)
 		if v.Type == typeString || v.Type == typeReference {
 			sb.WriteString(v.Str)
 			continue
 		}
-		s, err := text("&", v)
+		s, err := text("&", *v)
 		if err != nil {
-			return idsync.Value{}, err
+			return err
 		}
 		sb.WriteString(s)
 	}
-	return strVal(sb.String()), nil
+	r.Type, r.Str = typeString, sb.String()
+	return nil
 }
 
 // binary evaluates the operators other than &.
-func (f *frame) binary(n *binNode) (val, error) {
-	l, err := f.eval(n.l)
-	if err != nil {
-		return null, err
+func (f *frame) binary(n *binNode, dst *val) error {
+	var l val
+	if err := f.eval(n.l, &l); err != nil {
+		return err
 	}
-	op := n.op.String()
 	if l.isFlag() {
-		return null, evalErr(op, "%s can't be an operand", l.flagName())
+		return evalErr(n.op.String(), "%s can't be an operand", l.flagName())
 	}
 	if n.op == tAnd || n.op == tOr {
-		return f.logical(n, l)
+		return f.logical(n, &l, dst)
 	}
-	r, err := f.eval(n.r)
-	if err != nil {
-		return null, err
+	var r val
+	if err := f.eval(n.r, &r); err != nil {
+		return err
 	}
 	if r.isFlag() {
-		return null, evalErr(op, "%s can't be an operand", r.flagName())
+		return evalErr(n.op.String(), "%s can't be an operand", r.flagName())
 	}
 	ln, rn := l.n(), r.n()
 	if ln == 0 || rn == 0 {
-		return null, nil // NULL in arithmetic and comparisons gives NULL, as in VBA
+		*dst = val{} // NULL in arithmetic and comparisons gives NULL, as in VBA
+		return nil
 	}
 	if ln == 1 && rn == 1 {
-		v, err := binop(n.op, l.one, r.one)
-		return one(v), err
+		*dst = val{k: kOne}
+		return binop(n.op, &l.one, &r.one, &dst.one)
 	}
 	if ln > 1 && rn > 1 && ln != rn {
-		return null, evalErr(op, "multi-valued operands have different numbers of values (%d and %d)", ln, rn)
+		return evalErr(n.op.String(), "multi-valued operands have different numbers of values (%d and %d)", ln, rn)
 	}
 	cnt := max(ln, rn)
-	out := make([]idsync.Value, 0, cnt)
+	out := make([]idsync.Value, cnt)
 	for i := range cnt {
-		v, err := binop(n.op, l.get(i), r.get(i))
-		if err != nil {
-			return null, err
+		if err := binop(n.op, l.at(i), r.at(i), &out[i]); err != nil {
+			return err
 		}
-		out = append(out, v)
 	}
-	return many(out), nil
+	setMany(dst, out)
+	return nil
 }
 
 // logical evaluates && and ||. NULL counts as False. The right operand is
 // not evaluated when the left one decides.
-func (f *frame) logical(n *binNode, l val) (val, error) {
+func (f *frame) logical(n *binNode, l, dst *val) error {
 	op := n.op.String()
 	a, err := truth(op, l)
 	if err != nil {
-		return null, err
+		return err
 	}
-	if n.op == tOr && a {
-		return one(boolVal(true)), nil
+	if n.op == tOr && a || n.op == tAnd && !a {
+		setBool(dst, a)
+		return nil
 	}
-	if n.op == tAnd && !a {
-		return one(boolVal(false)), nil
+	var r val
+	if err := f.eval(n.r, &r); err != nil {
+		return err
 	}
-	r, err := f.eval(n.r)
+	b, err := truth(op, &r)
 	if err != nil {
-		return null, err
+		return err
 	}
-	b, err := truth(op, r)
-	if err != nil {
-		return null, err
-	}
-	return one(boolVal(b)), nil
+	setBool(dst, b)
+	return nil
 }
 
-func binop(op tokKind, a, b idsync.Value) (idsync.Value, error) {
+func binop(op tokKind, a, b, r *idsync.Value) error {
 	switch op {
 	case tEq:
-		return boolVal(equal(a, b)), nil
+		*r = boolVal(equal(a, b))
+		return nil
 	case tNe:
-		return boolVal(!equal(a, b)), nil
+		*r = boolVal(!equal(a, b))
+		return nil
 	case tLt, tLe, tGt, tGe:
-		c, err := order(op.String(), a, b)
+		c, err := order(op.String(), *a, *b)
 		if err != nil {
-			return idsync.Value{}, err
+			return err
 		}
 		switch op {
 		case tLt:
-			return boolVal(c < 0), nil
+			*r = boolVal(c < 0)
 		case tLe:
-			return boolVal(c <= 0), nil
+			*r = boolVal(c <= 0)
 		case tGt:
-			return boolVal(c > 0), nil
+			*r = boolVal(c > 0)
+		default:
+			*r = boolVal(c >= 0)
 		}
-		return boolVal(c >= 0), nil
-	case tAmp:
-		if a.Type == typeBinary && b.Type == typeBinary {
-			return binVal(bytes.Join([][]byte{a.Bin, b.Bin}, nil)), nil
-		}
-		x, err := text("&", a)
-		if err != nil {
-			return idsync.Value{}, err
-		}
-		y, err := text("&", b)
-		if err != nil {
-			return idsync.Value{}, err
-		}
-		return strVal(x + y), nil
+		return nil
 	}
 	name := op.String()
-	x, err := toNum(name, a)
+	x, err := toNum(name, *a)
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
-	y, err := toNum(name, b)
+	y, err := toNum(name, *b)
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	switch op {
 	case tPlus:
-		return intVal(x + y), nil
+		*r = intVal(x + y)
 	case tMinus:
-		return intVal(x - y), nil
+		*r = intVal(x - y)
 	case tStar:
-		return intVal(x * y), nil
+		*r = intVal(x * y)
 	case tSlash:
 		if y == 0 {
-			return idsync.Value{}, evalErr("/", "division by zero")
+			return evalErr("/", "division by zero")
 		}
-		return intVal(x / y), nil
+		*r = intVal(x / y)
+	default:
+		return evalErr(name, "internal error: unknown operator")
 	}
-	return idsync.Value{}, evalErr(name, "internal error: unknown operator")
+	return nil
 }

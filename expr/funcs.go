@@ -1,7 +1,6 @@
 package expr
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/idsync/idsync"
@@ -49,9 +48,10 @@ type funcDef struct {
 	ret      typ
 	special  special
 	null     nullPolicy
-	scalar   func(f *frame, a []idsync.Value) (idsync.Value, error)
+	scalar   func(f *frame, a []idsync.Value, r *idsync.Value) error // writes the result (zero: NULL) to r
 	list     func(f *frame, a []val) (val, error)
-	doc      string // one line
+	pred     func(v val) bool // a test of one whole list (IsNull, IsPresent, ...)
+	doc      string           // one line
 	example  string
 }
 
@@ -62,7 +62,7 @@ func (fn *funcDef) param(i int) param {
 	return fn.params[len(fn.params)-1]
 }
 
-// Functions returns the names of every function, sorted by category then name.
+// Functions documents every function, grouped by the reference's categories.
 func Functions() []FuncInfo {
 	out := make([]FuncInfo, 0, len(funcs))
 	for _, fn := range funcList {
@@ -131,7 +131,24 @@ func def(category, sig string, doc, example string) *funcDef {
 }
 
 func (fn *funcDef) scalarFn(null nullPolicy, f func(*frame, []idsync.Value) (idsync.Value, error)) *funcDef {
+	fn.null = null
+	fn.scalar = func(fr *frame, a []idsync.Value, r *idsync.Value) error {
+		v, err := f(fr, a)
+		*r = v
+		return err
+	}
+	return fn
+}
+
+// fastFn sets a per-value function that writes its result in place, for
+// the functions rules use most.
+func (fn *funcDef) fastFn(null nullPolicy, f func(*frame, []idsync.Value, *idsync.Value) error) *funcDef {
 	fn.null, fn.scalar = null, f
+	return fn
+}
+
+func (fn *funcDef) predFn(f func(val) bool) *funcDef {
+	fn.pred = f
 	return fn
 }
 
@@ -167,7 +184,7 @@ func init() {
 		if funcs[fn.name] != nil {
 			panic("expr: duplicate function " + fn.name)
 		}
-		if fn.scalar == nil && fn.list == nil && fn.special == spNone {
+		if fn.scalar == nil && fn.list == nil && fn.pred == nil && fn.special == spNone {
 			panic("expr: function " + fn.name + " has no implementation")
 		}
 		funcs[fn.name] = fn
@@ -250,7 +267,7 @@ func builtins() []*funcDef {
 			scalarFn(nullNull, cref),
 		def(conv, "str CStr(var value)", "Converts a number, reference, boolean or date to text.", "CStr([dn])").
 			sig("str CStr(num value)", "str CStr(ref value)", "str CStr(bool value)").
-			scalarFn(nullNull, cstr),
+			fastFn(nullNull, cstr),
 		def(conv, "str StringFromGuid(bin GUID)", "Converts a 16-byte binary GUID (Windows byte order) to its string form, lower-case without braces as .NET writes it.", "StringFromGuid([objectGUID])").
 			scalarFn(nullNull, stringFromGuid),
 		def(conv, "str StringFromSid(bin ObjectSID)", "Converts a binary security identifier to its S-1-... string form.", "StringFromSid([objectSid])").
@@ -283,17 +300,17 @@ func builtins() []*funcDef {
 		def(eval, "bool IsDate(var Expression)", "True if the value is a date or text CDate can read.", `IsDate("2013-01-10")`).
 			scalarFn(nullFalse, isDate),
 		def(eval, "bool IsEmpty(var Expression)", "True if the attribute is present but holds only empty text.", "IsEmpty([displayName])").
-			listFn(isEmpty),
+			predFn(isEmpty),
 		def(eval, "bool IsGuid(str GUID)", "True if the text is a GUID, with or without braces (CGuid would succeed).", "IIF(IsGuid([strAttribute]),CGuid([strAttribute]),NULL)").
 			scalarFn(nullFalse, isGuid),
 		def(eval, "bool IsNull(var Expression)", "True if the expression is NULL; for an attribute, if it is absent.", "IsNull([displayName])").
-			listFn(isNull),
+			predFn(isNull),
 		def(eval, "bool IsNullOrEmpty(var Expression)", "True if the value is NULL or empty text (the inverse of IsPresent).", "IsNullOrEmpty([displayName])").
-			listFn(isNullOrEmpty),
+			predFn(isNullOrEmpty),
 		def(eval, "bool IsNumeric(var Expression)", "True if the value is a number or text CNum can read.", `IsNumeric("42")`).
 			scalarFn(nullFalse, isNumeric),
 		def(eval, "bool IsPresent(var expression)", "True if the value is neither NULL nor empty text (the inverse of IsNullOrEmpty).", "IsPresent([directManager])").
-			listFn(isPresent),
+			predFn(isPresent),
 		def(eval, "bool IsString(var expression)", "True if CStr would succeed: every type but binary.", "IsString([objectGUID])").
 			scalarFn(nullFalse, isString),
 
@@ -349,33 +366,33 @@ func builtins() []*funcDef {
 			sig("num InStrRev(str stringcheck, str stringmatch, num start)", "num InStrRev(str stringcheck, str stringmatch, num start, enum compare)").
 			scalarFn(nullNull, inStrRev),
 		def(txt, "str LCase(str value)", "Lower case.", `LCase("TeSt")`).
-			scalarFn(nullNull, lcase),
+			fastFn(nullNull, lcase),
 		def(txt, "str Left(str string, num NumChars)", "The first NumChars characters (bytes, for binary).", `Left("John Doe", 3)`).
-			scalarFn(nullEmpty, left),
+			fastFn(nullEmpty, left),
 		def(txt, "num Len(str value)", "The number of characters (bytes, for binary).", `Len("John Doe")`).
-			scalarFn(nullNull, length),
+			fastFn(nullNull, length),
 		def(txt, "str LTrim(str value)", "Removes leading white space.", `LTrim(" Test ")`).
-			scalarFn(nullNull, ltrim),
+			fastFn(nullNull, ltrim),
 		def(txt, "str Mid(str string, num start, [num NumChars])", "NumChars characters from the 1-based start (the rest of the text when NumChars is left out).", `Mid("John Doe", 3, 5)`).
-			scalarFn(nullEmpty, mid),
+			fastFn(nullEmpty, mid),
 		def(txt, "str PadLeft(str string, num length, str padCharacter)", "Pads on the left with padCharacter to length characters.", `PadLeft("User", 10, "0")`).
 			scalarFn(nullEmpty, padLeft),
 		def(txt, "str PadRight(str string, num length, str padCharacter)", "Pads on the right with padCharacter to length characters.", `PadRight("User", 10, "0")`).
 			scalarFn(nullEmpty, padRight),
 		def(txt, "str PCase(str string)", "Upper-cases the first letter of each space-delimited word and lower-cases the rest.", `PCase("TEsT")`).
-			scalarFn(nullNull, pcase),
+			fastFn(nullNull, pcase),
 		def(txt, "str Replace(str string, str OldValue, str NewValue)", "Replaces every OldValue with NewValue; \\n, \\r and \\t in them stand for LF, CR and tab.", `Replace([address],"\r\n",", ")`).
 			scalarFn(nullNull, replace),
 		def(txt, "str ReplaceChars(str string, str ReplacePattern)", "Replaces characters by a \"c:replacement,c:replacement\" pattern.", `ReplaceChars("Räksmörgås","Å:A,Ä:A,Ö:O,å:a,ä:a,ö:o")`).
 			scalarFn(nullNull, replaceChars),
 		def(txt, "str Right(str string, num NumChars)", "The last NumChars characters (bytes, for binary).", `Right("John Doe", 3)`).
-			scalarFn(nullEmpty, right),
+			fastFn(nullEmpty, right),
 		def(txt, "str RTrim(str value)", "Removes trailing white space.", `RTrim(" Test ")`).
-			scalarFn(nullNull, rtrim),
+			fastFn(nullNull, rtrim),
 		def(txt, "str Trim(str value)", "Removes leading and trailing white space.", `Trim(" Test ")`).
-			scalarFn(nullNull, trim),
+			fastFn(nullNull, trim),
 		def(txt, "str UCase(str string)", "Upper case.", `UCase("TeSt")`).
-			scalarFn(nullNull, ucase),
+			fastFn(nullNull, ucase),
 		def(txt, "str Word(str string, num WordNumber, str delimiters)", "The Nth word, words being separated by any of the delimiter characters.", `Word("The quick brown fox",3," ")`).
 			scalarFn(nullEmpty, word),
 
@@ -410,5 +427,3 @@ func argNum(fn string, a []idsync.Value, i int) (int64, error) {
 func errf(fn, format string, args ...any) (idsync.Value, error) {
 	return idsync.Value{}, evalErr(fn, format, args...)
 }
-
-var _ = fmt.Sprint

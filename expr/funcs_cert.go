@@ -302,16 +302,21 @@ func sanUPN(c *x509.Certificate) string {
 			}
 			var other struct {
 				ID    asn1.ObjectIdentifier
-				Value asn1.RawValue `asn1:"explicit,tag:0"`
+				Value asn1.RawValue
 			}
 			if _, err := asn1.UnmarshalWithParams(n.FullBytes, &other, "tag:0"); err != nil || !other.ID.Equal(oidUPN) {
 				continue
 			}
+			v := other.Value
+			if v.Class == asn1.ClassContextSpecific && v.Tag == 0 { // the [0] EXPLICIT wrapper
+				if _, err := asn1.Unmarshal(v.Bytes, &v); err != nil {
+					continue
+				}
+			}
 			var s string
-			if _, err := asn1.Unmarshal(other.Value.Bytes, &s); err == nil {
+			if _, err := asn1.Unmarshal(v.FullBytes, &s); err == nil {
 				return s
 			}
-			return string(other.Value.Bytes)
 		}
 	}
 	return ""

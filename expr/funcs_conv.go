@@ -36,12 +36,17 @@ func cref(_ *frame, a []idsync.Value) (idsync.Value, error) {
 	return refVal(s), err
 }
 
-func cstr(_ *frame, a []idsync.Value) (idsync.Value, error) {
+func cstr(_ *frame, a []idsync.Value, r *idsync.Value) error {
 	if a[0].Type == typeString {
-		return a[0], nil
+		*r = a[0]
+		return nil
 	}
 	s, err := text("CStr", a[0])
-	return strVal(s), err
+	if err != nil {
+		return err
+	}
+	r.Type, r.Str = typeString, s
+	return nil
 }
 
 // decodeBase64 accepts standard Base64 with or without padding.

@@ -20,24 +20,22 @@ func single(fn string, v val, what string) (x idsync.Value, ok bool, err error) 
 
 // Evaluation.
 
-func isNull(_ *frame, a []val) (val, error) { return one(boolVal(a[0].k == kNull)), nil }
+func isNull(v val) bool { return v.k == kNull }
 
-func present(v val) bool {
+func present(v *val) bool {
 	for i := range v.n() {
-		if x := v.get(i); x.Type != typeString || x.Str != "" {
+		if x := v.at(i); x.Type != typeString || x.Str != "" {
 			return true
 		}
 	}
 	return false
 }
 
-func isPresent(_ *frame, a []val) (val, error)     { return one(boolVal(present(a[0]))), nil }
-func isNullOrEmpty(_ *frame, a []val) (val, error) { return one(boolVal(!present(a[0]))), nil }
+func isPresent(v val) bool     { return present(&v) }
+func isNullOrEmpty(v val) bool { return !present(&v) }
 
 // isEmpty is true when the attribute is present and holds only empty text.
-func isEmpty(_ *frame, a []val) (val, error) {
-	return one(boolVal(a[0].n() > 0 && !present(a[0]))), nil
-}
+func isEmpty(v val) bool { return v.n() > 0 && !present(&v) }
 
 func isDate(_ *frame, a []idsync.Value) (idsync.Value, error) {
 	switch a[0].Type {

@@ -54,63 +54,70 @@ func sliceable(fn string, v idsync.Value) (s string, b []byte, isBin bool, err e
 	return s, nil, false, err
 }
 
-func cut(v idsync.Value, s string, b []byte, isBin bool, from, to int) idsync.Value {
+func cut(r *idsync.Value, s string, b []byte, isBin bool, from, to int) {
 	if isBin {
 		from, to = min(max(from, 0), len(b)), min(max(to, 0), len(b))
+		r.Type = typeBinary
 		if from >= to {
-			return binVal([]byte{})
+			r.Bin = []byte{}
+			return
 		}
-		return binVal(b[from:to])
+		r.Bin = b[from:to]
+		return
 	}
-	return strVal(runeSlice(s, from, to))
+	r.Type, r.Str = typeString, runeSlice(s, from, to)
 }
 
-func left(_ *frame, a []idsync.Value) (idsync.Value, error) {
+func left(_ *frame, a []idsync.Value, r *idsync.Value) error {
 	s, b, isBin, err := sliceable("Left", a[0])
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	n, err := argNum("Left", a, 1)
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	if n < 0 { // the reference: NumChars < 0 returns the input
-		return a[0], nil
+		*r = a[0]
+		return nil
 	}
-	return cut(a[0], s, b, isBin, 0, int(min(n, 1<<31))), nil
+	cut(r, s, b, isBin, 0, int(min(n, 1<<31)))
+	return nil
 }
 
-func right(_ *frame, a []idsync.Value) (idsync.Value, error) {
+func right(_ *frame, a []idsync.Value, r *idsync.Value) error {
 	s, b, isBin, err := sliceable("Right", a[0])
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	n, err := argNum("Right", a, 1)
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	if n < 0 {
-		return a[0], nil
+		*r = a[0]
+		return nil
 	}
 	size := len(b)
 	if !isBin {
 		size = charLen(s)
 	}
-	return cut(a[0], s, b, isBin, size-int(min(n, int64(size))), size), nil
+	cut(r, s, b, isBin, size-int(min(n, int64(size))), size)
+	return nil
 }
 
 // mid follows the reference's remarks: NumChars 0 gives "", a negative
 // NumChars, a start past the end or a start below 1 give the input. The
 // reference documents only the three-argument form, but its own Item
 // example calls Mid(x, 6); two arguments return the rest of the text.
-func mid(_ *frame, a []idsync.Value) (idsync.Value, error) {
+func mid(_ *frame, a []idsync.Value, r *idsync.Value) error {
 	s, b, isBin, err := sliceable("Mid", a[0])
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	start, err := argNum("Mid", a, 1)
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
 	size := len(b)
 	if !isBin {
@@ -119,40 +126,46 @@ func mid(_ *frame, a []idsync.Value) (idsync.Value, error) {
 	n := int64(size)
 	if len(a) > 2 {
 		if n, err = argNum("Mid", a, 2); err != nil {
-			return idsync.Value{}, err
+			return err
 		}
 	}
 	switch {
 	case n == 0:
-		return cut(a[0], s, b, isBin, 0, 0), nil
+		cut(r, s, b, isBin, 0, 0)
+		return nil
 	case n < 0, start < 1, start > int64(size):
-		return a[0], nil
+		*r = a[0]
+		return nil
 	}
 	from := int(start - 1)
-	return cut(a[0], s, b, isBin, from, from+int(min(n, int64(size)))), nil
+	cut(r, s, b, isBin, from, from+int(min(n, int64(size))))
+	return nil
 }
 
-func length(_ *frame, a []idsync.Value) (idsync.Value, error) {
+func length(_ *frame, a []idsync.Value, r *idsync.Value) error {
 	s, b, isBin, err := sliceable("Len", a[0])
 	if err != nil {
-		return idsync.Value{}, err
+		return err
 	}
-	if isBin {
-		return intVal(int64(len(b))), nil
+	r.Type, r.Int = typeInteger, int64(len(b))
+	if !isBin {
+		r.Int = int64(charLen(s))
 	}
-	return intVal(int64(charLen(s))), nil
+	return nil
 }
 
-func stringFunc(name string, f func(string) string) func(*frame, []idsync.Value) (idsync.Value, error) {
-	return func(_ *frame, a []idsync.Value) (idsync.Value, error) {
+func stringFunc(name string, f func(string) string) func(*frame, []idsync.Value, *idsync.Value) error {
+	return func(_ *frame, a []idsync.Value, r *idsync.Value) error {
 		if a[0].Type == typeString {
-			return strVal(f(a[0].Str)), nil
+			r.Type, r.Str = typeString, f(a[0].Str)
+			return nil
 		}
 		s, err := text(name, a[0])
 		if err != nil {
-			return idsync.Value{}, err
+			return err
 		}
-		return strVal(f(s)), nil
+		r.Type, r.Str = typeString, f(s)
+		return nil
 	}
 }
 
@@ -289,6 +302,9 @@ func inStrRev(_ *frame, a []idsync.Value) (idsync.Value, error) {
 	}
 	rs, rm := []rune(s), []rune(m)
 	if start == -1 {
+		if len(rs) == 0 {
+			return intVal(0), nil
+		}
 		start = int64(len(rs))
 	}
 	if start < 1 {

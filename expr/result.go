@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
@@ -14,23 +15,27 @@ import (
 // references as strings, integers as numbers, booleans as booleans, dates
 // as RFC 3339 UTC strings, binary as "base64:…", and the flags as the
 // strings "IgnoreThisFlow" and "AuthoritativeNull".
-func (r Result) MarshalJSON() ([]byte, error) {
+func (r Result) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil), nil }
+
+// AppendJSON appends the JSON form of r (see MarshalJSON) to b. Unlike
+// json.Marshal, it does not escape <, > and &, which DNs contain.
+func (r Result) AppendJSON(b []byte) []byte {
 	switch {
 	case r.Flag != NoFlag:
-		return json.Marshal(r.Flag.String())
+		return appendJSONString(b, r.Flag.String())
 	case len(r.Values) == 0:
-		return []byte("null"), nil
+		return append(b, "null"...)
 	case len(r.Values) == 1:
-		return appendJSONValue(nil, r.Values[0]), nil
+		return appendJSONValue(b, r.Values[0])
 	}
-	b := []byte{'['}
+	b = append(b, '[')
 	for i, v := range r.Values {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendJSONValue(b, v)
 	}
-	return append(b, ']'), nil
+	return append(b, ']')
 }
 
 func appendJSONValue(b []byte, v idsync.Value) []byte {
@@ -40,8 +45,15 @@ func appendJSONValue(b []byte, v idsync.Value) []byte {
 	case typeBoolean:
 		return strconv.AppendBool(b, v.Int != 0)
 	}
-	s, _ := json.Marshal(FormatValue(v))
-	return append(b, s...)
+	return appendJSONString(b, FormatValue(v))
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // FormatValue renders one value as text: strings and references as they

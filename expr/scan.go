@@ -10,13 +10,13 @@ import (
 type tokKind uint8
 
 const (
-	tEOF tokKind = iota
-	tAttr         // [name]
-	tParam        // %Name.Part%
-	tString       // "text"
-	tNumber       // 42, &HFF
-	tIdent        // IIF, True, vbTextCompare
-	tVar          // $item
+	tEOF    tokKind = iota
+	tAttr           // [name]
+	tParam          // %Name.Part%
+	tString         // "text"
+	tNumber         // 42, &HFF
+	tIdent          // IIF, True, vbTextCompare
+	tVar            // $item
 	tLParen
 	tRParen
 	tComma

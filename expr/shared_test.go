@@ -65,7 +65,9 @@ func loadFunctions(tb testing.TB) []docFunction {
 }
 
 // fileTime returns the Windows FILETIME of t.
-func fileTime(t time.Time) int64 { return (t.Unix()+11644473600)*10_000_000 + int64(t.Nanosecond()/100) }
+func fileTime(t time.Time) int64 {
+	return (t.Unix()+11644473600)*10_000_000 + int64(t.Nanosecond()/100)
+}
 
 // docFixture is what an attribute-dependent documented example needs: the
 // attribute values the page describes, and corrections of the page's

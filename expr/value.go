@@ -77,6 +77,14 @@ func (v val) get(i int) idsync.Value {
 	return v.many[i]
 }
 
+// at is get by pointer.
+func (v *val) at(i int) *idsync.Value {
+	if v.k == kOne {
+		return &v.one
+	}
+	return &v.many[i]
+}
+
 func (v val) isFlag() bool { return v.k == kIgnore || v.k == kAuthNull }
 
 func (v val) flagName() string {
@@ -86,10 +94,10 @@ func (v val) flagName() string {
 	return "IgnoreThisFlow"
 }
 
-func strVal(s string) idsync.Value  { return idsync.Value{Type: typeString, Str: s} }
-func intVal(n int64) idsync.Value   { return idsync.Value{Type: typeInteger, Int: n} }
-func binVal(b []byte) idsync.Value  { return idsync.Value{Type: typeBinary, Bin: b} }
-func refVal(s string) idsync.Value  { return idsync.Value{Type: typeReference, Str: s} }
+func strVal(s string) idsync.Value { return idsync.Value{Type: typeString, Str: s} }
+func intVal(n int64) idsync.Value  { return idsync.Value{Type: typeInteger, Int: n} }
+func binVal(b []byte) idsync.Value { return idsync.Value{Type: typeBinary, Bin: b} }
+func refVal(s string) idsync.Value { return idsync.Value{Type: typeReference, Str: s} }
 func boolVal(b bool) idsync.Value {
 	if b {
 		return idsync.Value{Type: typeBoolean, Int: 1}
@@ -105,24 +113,32 @@ var (
 // timeVal returns a datetime value. idsync.Value holds Unix nanoseconds,
 // which cover 1677 to 2262; AD dates outside that range (pwdLastSet=0 is
 // 1601-01-01, accountExpires "never" is 30828) are kept exactly inside the
-// evaluator by also carrying their RFC 3339 text in Str, and are clamped
-// to the nearest representable instant when they leave it.
+// evaluator by also carrying their Unix seconds in Str, and are clamped to
+// the nearest representable instant when they leave it.
 func timeVal(t time.Time) idsync.Value {
 	t = t.UTC()
-	if t.Before(minNanoTime) {
-		return idsync.Value{Type: typeDateTime, Int: -1 << 63, Str: t.Format(time.RFC3339Nano)}
-	}
-	if t.After(maxNanoTime) {
-		return idsync.Value{Type: typeDateTime, Int: 1<<63 - 1, Str: t.Format(time.RFC3339Nano)}
+	if t.Before(minNanoTime) || t.After(maxNanoTime) {
+		n := int64(-1 << 63)
+		if t.After(maxNanoTime) {
+			n = 1<<63 - 1
+		}
+		return idsync.Value{Type: typeDateTime, Int: n, Str: wideTimePrefix + strconv.FormatInt(t.Unix(), 10) + "." + strconv.Itoa(t.Nanosecond())}
 	}
 	return idsync.Value{Type: typeDateTime, Int: t.UnixNano()}
 }
 
+// wideTimePrefix starts the Str of a datetime outside the Unix-nanosecond
+// range: Unix seconds and nanoseconds follow.
+const wideTimePrefix = "\x00wide:"
+
 // valTime returns the instant of a datetime value made by timeVal.
 func valTime(v idsync.Value) time.Time {
-	if v.Str != "" {
-		if t, err := time.Parse(time.RFC3339Nano, v.Str); err == nil {
-			return t
+	if rest, ok := strings.CutPrefix(v.Str, wideTimePrefix); ok {
+		sec, nsec, _ := strings.Cut(rest, ".")
+		s, err1 := strconv.ParseInt(sec, 10, 64)
+		ns, err2 := strconv.ParseInt(nsec, 10, 64)
+		if err1 == nil && err2 == nil {
+			return time.Unix(s, ns).UTC()
 		}
 	}
 	return time.Unix(0, v.Int).UTC()
@@ -250,7 +266,7 @@ func toBool(fn string, v idsync.Value) (bool, error) {
 }
 
 // truth is toBool for conditions: NULL is false.
-func truth(fn string, v val) (bool, error) {
+func truth(fn string, v *val) (bool, error) {
 	switch v.k {
 	case kNull:
 		return false, nil
@@ -291,7 +307,7 @@ func toBin(fn string, v idsync.Value) ([]byte, error) {
 // converting the text side to the other side's type; when that fails they
 // are not equal. Strings compare case-sensitively (vbBinaryCompare), DNs
 // case-insensitively.
-func equal(a, b idsync.Value) bool {
+func equal(a, b *idsync.Value) bool {
 	if a.Type == b.Type {
 		switch a.Type {
 		case typeString:
@@ -301,7 +317,7 @@ func equal(a, b idsync.Value) bool {
 		case typeBinary:
 			return bytes.Equal(a.Bin, b.Bin)
 		case typeDateTime:
-			return valTime(a).Equal(valTime(b))
+			return valTime(*a).Equal(valTime(*b))
 		}
 		return a.Int == b.Int
 	}
@@ -325,7 +341,7 @@ func equal(a, b idsync.Value) bool {
 		return ok && a.Type == typeString && v == (b.Int != 0)
 	case typeDateTime:
 		t, ok := parseDate(a.Str)
-		return ok && a.Type == typeString && t.Equal(valTime(b))
+		return ok && a.Type == typeString && t.Equal(valTime(*b))
 	case typeBinary:
 		if a.Type == typeString {
 			bb, err := decodeBase64(a.Str)

@@ -474,7 +474,7 @@ rules:
     csObjectType: person
     mvObjectType: person
     linkType: Provision
-    precedence: 100
+    precedence: 200
     flows:
       - {target: dn, source: employeeId}
       - {target: employeeId, source: employeeId}
@@ -501,7 +501,7 @@ rules:
     csObjectType: mailbox
     mvObjectType: person
     linkType: Provision
-    precedence: 100
+    precedence: 210
     scope: [[{attribute: personType, operator: EQUAL, value: employee}]]
     flows:
       - {target: dn, source: employeeId}

@@ -73,9 +73,9 @@ func report(w io.Writer, err error) int {
 		fmt.Fprintf(w, "idsync: configuration has %d error(s)\n", len(cerrs.List))
 		return exitUsage
 	}
-	fmt.Fprintf(w, "idsync: %v\n", err)
 	var usage *usageError
 	if errors.As(err, &usage) {
+		fmt.Fprintf(w, "idsync: %v\n", err)
 		if usage.hint != "" {
 			fmt.Fprintln(w, usage.hint)
 		}
@@ -83,8 +83,12 @@ func report(w io.Writer, err error) int {
 	}
 	var coder interface{ ExitCode() int }
 	if errors.As(err, &coder) {
+		// Such errors carry their own text (the expr command's caret
+		// excerpts): print it as is.
+		fmt.Fprintln(w, err.Error())
 		return coder.ExitCode()
 	}
+	fmt.Fprintf(w, "idsync: %v\n", err)
 	var cerr *config.Error
 	if errors.As(err, &cerr) {
 		return exitUsage

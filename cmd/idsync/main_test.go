@@ -243,9 +243,9 @@ func TestQuickstart(t *testing.T) {
 		{"directory", "full-import", map[string]int{"importAdds": 0, "importDeletes": 0}, 0},
 		{"directory", "delta-sync", map[string]int{"provisionedAdds": 0, "deprovisioned": 0}, 0},
 		{"hr", "full-import", map[string]int{"importAdds": 1, "importUpdates": 3, "importDeletes": 0}, 1},
-		{"hr", "delta-sync", map[string]int{"projections": 1, "mvDeletes": 1, "provisionedAdds": 1, "deprovisioned": 1}, 0},
+		{"hr", "delta-sync", map[string]int{"projections": 1, "mvDeletes": 1, "provisionedAdds": 1, "deprovisioned": 1, "exportAttributeFlows": 2, "connectorsWithFlowUpdates": 2}, 0},
 		{"directory", "export", map[string]int{"exportAdds": 1, "exportUpdates": 2, "exportDeletes": 1}, 0},
-		{"directory", "full-import", map[string]int{"importAdds": 0}, 0},
+		{"directory", "full-import", map[string]int{"importAdds": 0, "importDeletes": 1}, 0},
 		{"directory", "delta-sync", map[string]int{"provisionedAdds": 0, "deprovisioned": 0}, 0},
 	}
 	for i, w := range wants {

@@ -265,6 +265,13 @@ func (c *Config) Open(ctx context.Context, env connector.Env) (connector.Connect
 	for _, m := range c.MultiValued {
 		cn.multi[m] = true
 	}
+	cn.columns = map[string]colInfo{}
+	for col, t := range cn.types {
+		cn.columns[col] = colInfo{typ: t, multi: cn.multi[col]}
+	}
+	for col := range cn.multi {
+		cn.columns[col] = colInfo{typ: cn.typeOf(col), multi: true}
+	}
 	if cn.log == nil {
 		cn.log = discardLogger()
 	}

@@ -34,6 +34,7 @@ type conn struct {
 	delim       rune
 	types       map[string]idsync.AttrType
 	multi       map[string]bool
+	columns     map[string]colInfo // types and multi together, for export
 	dnKind      int
 	dnCol       string
 	dnTmpl      []tmplPart
@@ -64,6 +65,18 @@ func (c *conn) Close() error {
 		c.session = nil
 	}
 	return nil
+}
+
+type colInfo struct {
+	typ   idsync.AttrType
+	multi bool
+}
+
+func (c *conn) column(name string) colInfo {
+	if ci, ok := c.columns[name]; ok {
+		return ci
+	}
+	return colInfo{typ: idsync.TypeString}
 }
 
 func (c *conn) typeOf(col string) idsync.AttrType {

@@ -341,7 +341,10 @@ func TestCrashBeforeCloseImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkResults(t, res, "add4", "upd1", "del2")
-	// Crash: no Close. The file is untouched; the journal holds the page.
+	// Crash: the session is never closed (closing the connector abandons
+	// it, as a dying process would). The file is untouched; the journal
+	// holds the page.
+	c1.Close()
 	if got := readFile(t, filepath.Join(dir, "hr.csv")); got != before {
 		t.Fatalf("file changed before Close:\n%s", got)
 	}
@@ -369,6 +372,7 @@ func TestCrashBeforeCloseResend(t *testing.T) {
 	if _, err := s.ExportPage(context.Background(), crashPage()); err != nil {
 		t.Fatal(err)
 	}
+	c1.Close() // the process dies without closing the session
 	// Crash before the engine committed: it resends the page to a new
 	// connector, whose OpenExport applies the journal first.
 	c2 := mustOpen(t, cfg, dir)
@@ -665,5 +669,37 @@ func TestPingAndSchema(t *testing.T) {
 	bad := mustOpen(t, &csv.Config{Path: "missing/hr.csv", ExportPath: "hr.csv", Anchor: []string{"id"}}, dir)
 	if err := bad.(connector.Pinger).Ping(context.Background()); err == nil {
 		t.Errorf("Ping of a missing import file succeeded")
+	}
+}
+
+func TestLiveJournalIsNotRecovered(t *testing.T) {
+	dir := t.TempDir()
+	cfg := seedPeople(t, dir)
+	before := readFile(t, filepath.Join(dir, "hr.csv"))
+	c1 := mustOpen(t, cfg, dir)
+	s, err := c1.(connector.Exporter).OpenExport(context.Background(), connector.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExportPage(context.Background(), crashPage()); err != nil {
+		t.Fatal(err)
+	}
+	// Another connector on the same file, same process, while the session
+	// is open: import reads the committed file, export is refused.
+	c2 := mustOpen(t, cfg, dir)
+	if got := importAll(t, c2); len(got) != 3 || got[1].Anchor != "2" {
+		t.Errorf("import during an open session = %+v", got)
+	}
+	if readFile(t, filepath.Join(dir, "hr.csv")) != before {
+		t.Errorf("import applied a live journal")
+	}
+	if _, err := c2.(connector.Exporter).OpenExport(context.Background(), connector.ExportOptions{}); err == nil {
+		t.Errorf("a second export session on the same file opened")
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(dir, "hr.csv")); got != afterCrashPage {
+		t.Errorf("file =\n%s\nwant\n%s", got, afterCrashPage)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/idsync/idsync"
@@ -27,8 +28,9 @@ const journalHeader = `{"journal":"idsync-csv","version":1}` + "\n"
 type jrec struct {
 	Op     string            `json:"op"` // "add" (the whole row; also replace), "update", "delete"
 	Anchor string            `json:"anchor"`
-	Row    map[string]string `json:"row,omitempty"`
+	Row    map[string]string `json:"row,omitempty"` // as decoded; row holds it in memory
 	Mods   []tmod            `json:"mods,omitempty"`
+	row    []string          // the cells of an add: column, text, column, text, ...
 }
 
 // tmod is an attribute modification on cell text.
@@ -41,18 +43,33 @@ type tmod struct {
 // state is the net effect of a journal: only the changed anchors.
 type state struct {
 	net   map[string]*pending
-	order []string // anchors in the order they were added, to append new rows
+	order []string        // anchors in the order they were added, to append new rows
+	cols  map[string]bool // every column an add or update sets
+	last  []string        // the last row added, whose columns are in cols
 }
 
 type pending struct {
 	deleted bool
-	row     map[string]string // the whole row, replacing the file's
-	mods    []tmod            // else modifications of the file's row
+	row     []string // the whole row (column, text pairs), replacing the file's
+	mods    []tmod   // else modifications of the file's row
 	ordered bool
 	written bool
 }
 
-func newState() *state { return &state{net: map[string]*pending{}} }
+func newState() *state { return &state{net: map[string]*pending{}, cols: map[string]bool{}} }
+
+// sameColumns reports whether two rows of pairs name the same columns.
+func sameColumns(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i += 2 {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // apply folds one record into the state.
 func (st *state) apply(c *conn, r *jrec) {
@@ -63,16 +80,33 @@ func (st *state) apply(c *conn, r *jrec) {
 	}
 	switch r.Op {
 	case "add":
-		p.deleted, p.row, p.mods = false, r.Row, nil
+		p.deleted, p.row, p.mods = false, r.row, nil
+		if !sameColumns(r.row, st.last) {
+			for i := 0; i < len(r.row); i += 2 {
+				st.cols[r.row[i]] = true
+			}
+			st.last = r.row
+		}
 		if !p.ordered {
 			p.ordered = true
 			st.order = append(st.order, r.Anchor)
 		}
 	case "update":
+		for _, m := range r.Mods {
+			st.cols[m.Name] = true
+		}
 		switch {
 		case p.deleted: // validated away: an update of a deleted row fails
 		case p.row != nil:
-			c.applyMods(p.row, r.Mods)
+			cells := make(map[string]string, len(p.row)/2)
+			for i := 0; i < len(p.row); i += 2 {
+				cells[p.row[i]] = p.row[i+1]
+			}
+			c.applyMods(cells, r.Mods)
+			p.row = p.row[:0:0]
+			for k, v := range cells {
+				p.row = append(p.row, k, v)
+			}
 		default:
 			p.mods = append(p.mods, r.Mods...)
 		}
@@ -99,32 +133,42 @@ func (c *conn) splitCell(col, cell string) []string {
 	return out
 }
 
-// applyMods applies modifications to the cells of a row.
-func (c *conn) applyMods(cells map[string]string, mods []tmod) {
-	for _, m := range mods {
-		var cur []string
-		switch m.Op {
-		case idsync.AttrReplace:
-			cur = m.Values
-		case idsync.AttrClear:
-		case idsync.AttrAdd:
-			cur = c.splitCell(m.Name, cells[m.Name])
-			for _, v := range m.Values {
-				if !slices.Contains(cur, v) {
-					cur = append(cur, v)
-				}
-			}
-		case idsync.AttrDelete:
-			for _, v := range c.splitCell(m.Name, cells[m.Name]) {
-				if !slices.Contains(m.Values, v) {
-					cur = append(cur, v)
-				}
+// modCell returns the text of a cell of column m.Name after m.
+func (c *conn) modCell(cell string, m *tmod) string {
+	switch m.Op {
+	case idsync.AttrReplace:
+		if len(m.Values) == 1 {
+			return m.Values[0]
+		}
+		return strings.Join(m.Values, c.sep)
+	case idsync.AttrAdd:
+		cur := c.splitCell(m.Name, cell)
+		for _, v := range m.Values {
+			if !slices.Contains(cur, v) {
+				cur = append(cur, v)
 			}
 		}
-		if len(cur) == 0 {
-			delete(cells, m.Name)
+		return strings.Join(cur, c.sep)
+	case idsync.AttrDelete:
+		var cur []string
+		for _, v := range c.splitCell(m.Name, cell) {
+			if !slices.Contains(m.Values, v) {
+				cur = append(cur, v)
+			}
+		}
+		return strings.Join(cur, c.sep)
+	}
+	return "" // AttrClear
+}
+
+// applyMods applies modifications to the cells of a row.
+func (c *conn) applyMods(cells map[string]string, mods []tmod) {
+	for i := range mods {
+		m := &mods[i]
+		if v := c.modCell(cells[m.Name], m); v != "" {
+			cells[m.Name] = v
 		} else {
-			cells[m.Name] = strings.Join(cur, c.sep)
+			delete(cells, m.Name)
 		}
 	}
 }
@@ -155,6 +199,12 @@ func (c *conn) parseJournal(data []byte) (*state, int, error) {
 		if err := json.Unmarshal(data[:i], &r); err != nil {
 			return nil, 0, fmt.Errorf("line %d: %w", line, err)
 		}
+		if r.Op == "add" {
+			r.row = make([]string, 0, 2*len(r.Row))
+			for k, v := range r.Row {
+				r.row = append(r.row, k, v)
+			}
+		}
 		st.apply(c, &r)
 		n++
 		data = data[i+1:]
@@ -162,13 +212,17 @@ func (c *conn) parseJournal(data []byte) (*state, int, error) {
 	return st, n, nil
 }
 
+// active holds the journal paths of the export sessions open in this
+// process: their journals are live, not left by a crash.
+var active sync.Map // journal path -> *session
+
 // recoverJournal applies and removes a journal left by an export session
-// that did not close (a crash). The journal of this connector's own open
-// session is left alone.
+// that did not close (a crash). The journal of a session open in this
+// process is left alone.
 func (c *conn) recoverJournal(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.session != nil {
+	if _, live := active.Load(c.journalPath); live || c.session != nil {
 		return nil
 	}
 	data, err := os.ReadFile(c.journalPath)
@@ -241,13 +295,8 @@ func (c *conn) outColumns(old *layout, st *state) []string {
 		}
 	}
 	if st != nil {
-		for _, p := range st.net {
-			for n := range p.row {
-				set[n] = true
-			}
-			for _, m := range p.mods {
-				set[m.Name] = true
-			}
+		for n := range st.cols {
+			set[n] = true
 		}
 	}
 	cols := make([]string, 0, len(set))
@@ -307,14 +356,36 @@ func (c *conn) rewrite(ctx context.Context, st *state) (err error) {
 		w.write(cols)
 	}
 	rowRec := make([]string, len(cols))
-	fromCells := func(cells map[string]string) []string {
-		for i, n := range out.cols {
-			rowRec[i] = cells[n]
+	fromPairs := func(row []string) []string {
+		clear(rowRec)
+		for i := 0; i < len(row); i += 2 {
+			if j, ok := out.idx[row[i]]; ok {
+				rowRec[j] = row[i+1]
+			}
 		}
 		return rowRec
 	}
 	if rd != nil && old != nil {
 		same := slices.Equal(old.cols, cols)
+		// remap copies a record of the old file into rowRec, in the new columns.
+		var pos []int // the old column of each new one, or -1
+		for _, n := range out.cols {
+			j, ok := old.idx[n]
+			if !ok {
+				j = -1
+			}
+			pos = append(pos, j)
+		}
+		remap := func(rec []string) []string {
+			for i, j := range pos {
+				if j >= 0 {
+					rowRec[i] = rec[j]
+				} else {
+					rowRec[i] = ""
+				}
+			}
+			return rowRec
+		}
 		done := ctx.Done()
 		for n := 0; ; n++ {
 			if n&4095 == 0 {
@@ -342,35 +413,28 @@ func (c *conn) rewrite(ctx context.Context, st *state) (err error) {
 			switch {
 			case p == nil:
 				if !same {
-					for i, n := range out.cols {
-						if j, ok := old.idx[n]; ok {
-							rowRec[i] = rec[j]
-						} else {
-							rowRec[i] = ""
-						}
-					}
-					rec = rowRec
+					rec = remap(rec)
 				}
 				w.write(rec)
 			case p.deleted:
 			case p.row != nil:
-				w.write(fromCells(p.row))
+				w.write(fromPairs(p.row))
 				p.written = true
 			default:
-				cells := make(map[string]string, len(rec))
-				for j, v := range rec {
-					if v != "" {
-						cells[old.cols[j]] = v
+				rec = remap(rec)
+				for i := range p.mods {
+					m := &p.mods[i]
+					if j, ok := out.idx[m.Name]; ok {
+						rec[j] = c.modCell(rec[j], m)
 					}
 				}
-				c.applyMods(cells, p.mods)
-				w.write(fromCells(cells))
+				w.write(rec)
 			}
 		}
 	}
 	for _, a := range st.order {
 		if p := st.net[a]; p.row != nil && !p.deleted && !p.written {
-			w.write(fromCells(p.row))
+			w.write(fromPairs(p.row))
 			p.written = true
 		}
 	}
@@ -459,6 +523,7 @@ func (c *conn) OpenExport(ctx context.Context, opts connector.ExportOptions) (co
 	}
 	s.j, s.size = j, int64(len(journalHeader))
 	c.session = s
+	active.Store(c.journalPath, s)
 	return s, nil
 }
 
@@ -567,6 +632,36 @@ func failed(ch *idsync.Change, errType, format string, args ...any) (connector.E
 	return connector.ExportResult{Anchor: ch.Anchor, Err: err, ErrorType: errType}, nil
 }
 
+// valueText returns the text of v as a value of column type t.
+func valueText(name string, t idsync.AttrType, v idsync.Value) (string, error) {
+	if v.IsZero() {
+		return "", nil
+	}
+	if v.Type != t {
+		cv, err := v.Convert(t)
+		if err != nil {
+			return "", fmt.Errorf("column %q (%s): %v", name, t, err)
+		}
+		v = cv
+	}
+	return v.String(), nil
+}
+
+// cellText converts values to the text of a cell of column name.
+func (s *session) cellText(name string, vals []idsync.Value) (string, error) {
+	col := s.c.column(name)
+	t, multi := col.typ, col.multi
+	if len(vals) == 1 {
+		text, err := valueText(name, t, vals[0])
+		if err == nil && multi && strings.Contains(text, s.c.sep) {
+			err = fmt.Errorf("column %q: value %q holds the multi-value separator %q", name, text, s.c.sep)
+		}
+		return text, err
+	}
+	cs, err := s.cells(name, vals)
+	return strings.Join(cs, s.c.sep), err
+}
+
 // cells converts values to cell text for column name.
 func (s *session) cells(name string, vals []idsync.Value) ([]string, error) {
 	t := s.c.typeOf(name)
@@ -639,20 +734,48 @@ func (s *session) prepare(ch *idsync.Change) (connector.ExportResult, *jrec) {
 	return failed(ch, "UnsupportedOperation", "operation %s", ch.Op)
 }
 
+// get returns the text of column name in a row of pairs (the last, when
+// a column repeats: later pairs win).
+func get(row []string, name string) (string, bool) {
+	for i := len(row) - 2; i >= 0; i -= 2 {
+		if row[i] == name {
+			return row[i+1], true
+		}
+	}
+	return "", false
+}
+
+// set sets the text of column name in a row of pairs.
+func set(row []string, name, text string) []string {
+	for i := 0; i < len(row); i += 2 {
+		if row[i] == name {
+			row[i+1] = text
+			return row
+		}
+	}
+	return append(row, name, text)
+}
+
 func (s *session) prepareAdd(ch *idsync.Change) (connector.ExportResult, *jrec) {
 	c := s.c
-	attrs := idsync.Attrs{}.Apply(ch.Mods)
-	row := make(map[string]string, len(attrs)+1)
-	for name, vs := range attrs {
-		if !s.known(name) {
-			return failed(ch, "NoSuchAttribute", "the file has no column %q", name)
+	mods := ch.Mods
+	for _, m := range mods {
+		if m.Op != idsync.AttrReplace {
+			mods = idsync.ModsFromAttrs(idsync.Attrs{}.Apply(ch.Mods))
+			break
 		}
-		cs, err := s.cells(name, vs)
+	}
+	row := make([]string, 0, 2*len(mods)+4)
+	for _, m := range mods {
+		if !s.known(m.Name) {
+			return failed(ch, "NoSuchAttribute", "the file has no column %q", m.Name)
+		}
+		text, err := s.cellText(m.Name, m.Values)
 		if err != nil {
 			return failed(ch, "InvalidAttributeValue", "%v", err)
 		}
-		if len(cs) > 0 {
-			row[name] = strings.Join(cs, c.sep)
+		if text != "" {
+			row = append(row, m.Name, text) // names are unique in an add; else the last wins
 		}
 	}
 	// The anchor: from the anchor columns, else from the change's anchor
@@ -665,9 +788,9 @@ func (s *session) prepareAdd(ch *idsync.Change) (connector.ExportResult, *jrec) 
 	if src != "" {
 		given = strings.SplitN(src, "|", len(c.cfg.Anchor))
 	}
-	parts := make([]string, len(c.cfg.Anchor))
+	var anchor string
 	for i, col := range c.cfg.Anchor {
-		cell, ok := row[col]
+		cell, ok := get(row, col)
 		if !ok {
 			if len(given) != len(c.cfg.Anchor) || given[i] == "" {
 				return failed(ch, "AnchorMissing", "anchor column %q has no value", col)
@@ -681,26 +804,29 @@ func (s *session) prepareAdd(ch *idsync.Change) (connector.ExportResult, *jrec) 
 		if err != nil {
 			return failed(ch, "InvalidAttributeValue", "anchor column %q: %v", col, err)
 		}
-		row[col] = canon
-		parts[i] = canon
+		row = set(row, col, canon)
+		if i == 0 {
+			anchor = canon
+		} else {
+			anchor += "|" + canon
+		}
 	}
-	anchor := strings.Join(parts, "|")
 	if ch.Anchor != "" && string(ch.Anchor) != anchor {
 		return failed(ch, "AnchorMismatch", "the anchor columns make anchor %q", anchor)
 	}
 	dn := anchor
 	switch c.dnKind {
 	case dnColumn:
-		if _, ok := row[c.dnCol]; !ok {
+		if _, ok := get(row, c.dnCol); !ok {
 			if ch.DN == "" {
 				return failed(ch, "InvalidDN", "no DN and no value for dn column %q", c.dnCol)
 			}
 			if !s.known(c.dnCol) {
 				return failed(ch, "NoSuchAttribute", "the file has no column %q", c.dnCol)
 			}
-			row[c.dnCol] = ch.DN
+			row = set(row, c.dnCol, ch.DN)
 		}
-		dn = row[c.dnCol]
+		dn, _ = get(row, c.dnCol)
 	case dnTemplate:
 		var b strings.Builder
 		for _, p := range c.dnTmpl {
@@ -708,7 +834,7 @@ func (s *session) prepareAdd(ch *idsync.Change) (connector.ExportResult, *jrec) 
 				b.WriteString(p.lit)
 				continue
 			}
-			v, ok := row[p.col]
+			v, ok := get(row, p.col)
 			if !ok {
 				return failed(ch, "InvalidDN", "dn template column %q has no value", p.col)
 			}
@@ -721,7 +847,7 @@ func (s *session) prepareAdd(ch *idsync.Change) (connector.ExportResult, *jrec) 
 		res.DN = dn
 	}
 	s.exists[anchor] = struct{}{}
-	return res, &jrec{Op: "add", Anchor: anchor, Row: row}
+	return res, &jrec{Op: "add", Anchor: anchor, row: row}
 }
 
 func (s *session) prepareUpdate(ch *idsync.Change) (connector.ExportResult, *jrec) {
@@ -733,14 +859,12 @@ func (s *session) prepareUpdate(ch *idsync.Change) (connector.ExportResult, *jre
 	if _, ok := s.exists[a]; !ok {
 		return failed(ch, "ObjectNotFound", "no row has this anchor")
 	}
-	parts := strings.SplitN(a, "|", len(c.cfg.Anchor))
-	mods := make([]idsync.AttrMod, 0, len(ch.Mods)+1)
-	mods = append(mods, ch.Mods...)
+	mods := ch.Mods
 	res := connector.ExportResult{Anchor: idsync.Anchor(a)}
 	if ch.NewDN != "" {
 		switch c.dnKind {
 		case dnColumn:
-			mods = append(mods, idsync.AttrMod{Name: c.dnCol, Op: idsync.AttrReplace, Values: []idsync.Value{idsync.String(ch.NewDN)}})
+			mods = append(mods[:len(mods):len(mods)], idsync.AttrMod{Name: c.dnCol, Op: idsync.AttrReplace, Values: []idsync.Value{idsync.String(ch.NewDN)}})
 			res.DN = ch.NewDN
 		case dnAnchor:
 			if ch.NewDN != a {
@@ -759,6 +883,7 @@ func (s *session) prepareUpdate(ch *idsync.Change) (connector.ExportResult, *jre
 			return failed(ch, "UnsupportedOperation", "attribute operation %s", m.Op)
 		}
 		if i := slices.Index(c.cfg.Anchor, m.Name); i >= 0 {
+			parts := strings.SplitN(a, "|", len(c.cfg.Anchor))
 			cs, err := s.cells(m.Name, m.Values)
 			if m.Op != idsync.AttrReplace || err != nil || len(cs) != 1 || len(parts) != len(c.cfg.Anchor) || cs[0] != parts[i] {
 				return failed(ch, "AnchorImmutable", "anchor column %q cannot change", m.Name)
@@ -800,6 +925,7 @@ func (s *session) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
+	defer active.CompareAndDelete(c.journalPath, s)
 	if err := s.j.Close(); err != nil && s.broken == nil {
 		s.broken = fmt.Errorf("csv: close journal: %w", err)
 	}
@@ -820,6 +946,7 @@ func (s *session) abandon() {
 	if !s.closed {
 		s.closed = true
 		s.j.Close()
+		active.CompareAndDelete(s.c.journalPath, s)
 	}
 }
 
@@ -829,17 +956,17 @@ func appendRecord(b []byte, r *jrec) []byte {
 	b = appendJSONString(b, r.Op)
 	b = append(b, `,"anchor":`...)
 	b = appendJSONString(b, r.Anchor)
-	if r.Row != nil {
+	if r.Op == "add" {
 		b = append(b, `,"row":{`...)
 		first := true
-		for k, v := range r.Row {
+		for i := 0; i < len(r.row); i += 2 {
 			if !first {
 				b = append(b, ',')
 			}
 			first = false
-			b = appendJSONString(b, k)
+			b = appendJSONString(b, r.row[i])
 			b = append(b, ':')
-			b = appendJSONString(b, v)
+			b = appendJSONString(b, r.row[i+1])
 		}
 		b = append(b, '}')
 	}

@@ -5,7 +5,6 @@ package exprcli
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,11 +104,7 @@ func Eval(w io.Writer, c EvalConfig) error {
 		return err
 	}
 	if c.JSON {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return fmt.Errorf("exprcli: render result: %w", err)
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
+		_, err := w.Write(append(res.AppendJSON(nil), '\n'))
 		return err
 	}
 	for _, line := range res.Lines() {

@@ -51,6 +51,9 @@ type DB struct {
 	ixMu    sync.Mutex
 	ixCache *indexSet // the last parsed index declaration
 
+	txMu sync.Mutex
+	open map[*tx]struct{} // transactions not yet ended, for Close
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -78,6 +81,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		lockTO: opts.LockTimeout,
 		log:    opts.Logger,
 		target: t,
+		open:   map[*tx]struct{}{},
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -101,9 +105,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db.w.SetMaxIdleConns(1)
 	db.w.SetConnMaxLifetime(0)
 	db.w.SetConnMaxIdleTime(0)
-	// The first connection sets WAL mode, which readers rely on.
-	if err := db.w.PingContext(ctx); err != nil {
-		return fail(fmt.Errorf("sqlstore: open %s: %w", t.path, err))
+	// The writer sets WAL mode, which readers rely on.
+	for _, q := range sqliteSetup {
+		if _, err := db.w.ExecContext(ctx, q); err != nil {
+			return fail(fmt.Errorf("sqlstore: open %s: %s: %w", t.path, q, err))
+		}
 	}
 	if err := db.migrate(ctx); err != nil {
 		return fail(err)
@@ -124,9 +130,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.target.path }
 
-// Close closes the database. Transactions must have ended.
+// Close closes the database. It rolls back transactions still open, as
+// a crash would: their writes are lost.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.txMu.Lock()
+		for t := range db.open {
+			t.sqltx.Rollback() // the owner's later Rollback returns nil
+		}
+		db.txMu.Unlock()
 		var errs []error
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
@@ -162,7 +174,7 @@ func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: begin read transaction: %w", err)
 		}
-		return &tx{db: db, sqltx: stx}, nil
+		return db.track(&tx{db: db, sqltx: stx}), nil
 	}
 	select {
 	case db.wsem <- struct{}{}:
@@ -172,7 +184,7 @@ func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
 	for {
 		stx, err := db.w.BeginTx(ctx, nil)
 		if err == nil {
-			return &tx{db: db, sqltx: stx, write: true}, nil
+			return db.track(&tx{db: db, sqltx: stx, write: true}), nil
 		}
 		if db.d.isBusy(err) && ctx.Err() == nil {
 			// Another process holds the write lock past busy_timeout: keep waiting.
@@ -184,6 +196,13 @@ func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
 		}
 		return nil, fmt.Errorf("sqlstore: begin write transaction: %w", err)
 	}
+}
+
+func (db *DB) track(t *tx) *tx {
+	db.txMu.Lock()
+	db.open[t] = struct{}{}
+	db.txMu.Unlock()
+	return t
 }
 
 // withTx runs fn in a transaction and commits it when fn succeeds.

@@ -70,7 +70,8 @@ func sqliteCode(err error) int {
 // PRAGMA cache_size takes them.
 const (
 	sqliteBusyTimeoutMS   = 5000
-	sqliteWriterCacheKiB  = 256 << 10
+	sqlitePageSize        = 16384
+	sqliteWriterCacheKiB  = 64 << 10
 	sqliteReaderCacheKiB  = 32 << 10
 	sqliteReaders         = 4
 	sqliteAutoCheckpoint  = 10000 // pages: checkpoint the WAL at about 40 MB
@@ -83,6 +84,14 @@ type sqliteTarget struct {
 	temp   string // a temporary directory to remove on Close, for :memory:
 	extra  string // extra driver query parameters from the DSN
 	memory bool
+}
+
+// sqliteSetup runs once on the writer connection at open: the page size
+// (which only a new, empty database takes) and WAL mode (persistent in the
+// file), in this order.
+var sqliteSetup = []string{
+	"PRAGMA page_size = " + strconv.Itoa(sqlitePageSize),
+	"PRAGMA journal_mode = WAL",
 }
 
 // parseSQLiteDSN accepts "sqlite:/path/file.db", "sqlite:///path/file.db",
@@ -143,7 +152,6 @@ func (t *sqliteTarget) driverDSN(writer bool) string {
 	pragma("temp_store(MEMORY)")
 	pragma("foreign_keys(ON)")
 	if writer {
-		pragma("journal_mode(WAL)")
 		pragma("cache_size(-" + strconv.Itoa(sqliteWriterCacheKiB) + ")")
 		pragma("wal_autocheckpoint(" + strconv.Itoa(sqliteAutoCheckpoint) + ")")
 		q.Set("_txlock", "immediate")

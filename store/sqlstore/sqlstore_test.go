@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +186,65 @@ func TestUncommittedTransactionLeavesNothing(t *testing.T) {
 	defer rtx.Rollback()
 	if n, err := rtx.CountCS(ctx, store.CSFilter{}); err != nil || n != 0 {
 		t.Errorf("CountCS after a crash before commit = %d, %v; want 0", n, err)
+	}
+}
+
+// TestProcessDiesBeforeCommit runs a child process that commits one page
+// and exits in the middle of the next: the committed page survives and
+// the other leaves nothing.
+func TestProcessDiesBeforeCommit(t *testing.T) {
+	if path := os.Getenv("IDSYNC_SQLSTORE_CRASH_DB"); path != "" {
+		crashChild(path)
+		return
+	}
+	path := filepath.Join(t.TempDir(), "idsync.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestProcessDiesBeforeCommit$")
+	cmd.Env = append(os.Environ(), "IDSYNC_SQLSTORE_CRASH_DB="+path)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("child: %v, want exit status 3; output:\n%s", err, out)
+	}
+	db := MustOpen(t, path, sqlstore.Options{})
+	ctx := t.Context()
+	tx, err := db.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	objs, err := tx.ListCS(ctx, store.CSFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range objs {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, []string{"page-1"}) {
+		t.Errorf("objects after the process died = %v, want only the committed page-1", ids)
+	}
+}
+
+func crashChild(path string) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, path, sqlstore.Options{})
+	if err != nil {
+		os.Exit(1)
+	}
+	for i, id := range []string{"page-1", "page-2"} {
+		tx, err := db.Begin(ctx, true)
+		if err != nil {
+			os.Exit(1)
+		}
+		if err := tx.PutCS(ctx, []*idsync.CSObject{{ID: id, Connector: "hr", Anchor: idsync.Anchor(id), DN: "CN=" + id}}); err != nil {
+			os.Exit(1)
+		}
+		if i == 1 {
+			os.Exit(3) // dies holding the write transaction
+		}
+		if err := tx.Commit(); err != nil {
+			os.Exit(1)
+		}
 	}
 }
 

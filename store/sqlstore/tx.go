@@ -31,6 +31,9 @@ func (t *tx) end() {
 		return
 	}
 	t.done = true
+	t.db.txMu.Lock()
+	delete(t.db.open, t)
+	t.db.txMu.Unlock()
 	for _, s := range t.stmts {
 		s.Close()
 	}

@@ -1,0 +1,305 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/config"
+	"github.com/idsync/idsync/connector"
+	csvconn "github.com/idsync/idsync/connector/csv"
+	"github.com/idsync/idsync/engine"
+	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/sqlstore"
+)
+
+// The crash-safety tests run the engine in a real child process (this
+// test binary, re-executed) and kill it with SIGKILL in the middle of a
+// step, then rerun the step and prove that nothing was lost or applied
+// twice.
+
+const crashChildEnv = "IDSYNC_CRASH_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		os.Exit(crashChild())
+	}
+	os.Exit(m.Run())
+}
+
+const crashConfig = `
+metaverse:
+  objectTypes:
+    - name: person
+      attributes:
+        - {name: employeeId, type: string}
+        - {name: displayName, type: string}
+connectors:
+  - name: hr
+    type: csv
+    pageSize: 50
+    settings: {path: hr.csv, anchor: [employeeId]}
+  - name: target
+    type: csv
+    pageSize: 50
+    settings: {path: target.csv, anchor: [employeeId], columns: [employeeId, displayName]}
+rules:
+  - name: In from HR
+    direction: inbound
+    connector: hr
+    csObjectType: person
+    mvObjectType: person
+    linkType: Provision
+    precedence: 1
+    join: [[{source: employeeId, target: employeeId}]]
+    flows:
+      - {target: employeeId, source: employeeId}
+      - {target: displayName, source: displayName}
+  - name: Out to target
+    direction: outbound
+    connector: target
+    csObjectType: person
+    mvObjectType: person
+    linkType: Provision
+    precedence: 2
+    flows:
+      - {target: dn, source: employeeId}
+      - {target: employeeId, source: employeeId}
+      - {target: displayName, source: displayName}
+`
+
+func openCrashEngine(ctx context.Context, dir string, progress func(engine.Progress)) (*engine.Engine, store.Store, error) {
+	reg := connector.NewRegistry(csvconn.Type)
+	cfg, err := config.Load(dir, reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "idsync.db"), sqlstore.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg, Progress: progress})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return e, st, nil
+}
+
+// crashChild runs one step named by the environment and prints a line
+// per committed page, slowing down after each so the parent can kill it
+// mid-step.
+func crashChild() int {
+	dir := os.Getenv("IDSYNC_CRASH_DIR")
+	step := idsync.StepType(os.Getenv(crashChildEnv))
+	conn := os.Getenv("IDSYNC_CRASH_CONNECTOR")
+	ctx := context.Background()
+	e, st, err := openCrashEngine(ctx, dir, func(p engine.Progress) {
+		if !p.Done {
+			fmt.Printf("page %d\n", p.Page)
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	defer st.Close()
+	res, err := e.RunSteps(ctx, conn, "crash", []idsync.RunStep{{Type: step}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	fmt.Printf("done %s\n", res.Status)
+	return 0
+}
+
+// startAndKill runs a step in a child process and SIGKILLs it once it
+// has committed killAfter pages. It fails the test if the child finished first.
+func startAndKill(t *testing.T, dir, conn string, step idsync.StepType, killAfter int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+string(step), "IDSYNC_CRASH_DIR="+dir, "IDSYNC_CRASH_CONNECTOR="+conn)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	pages := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "done") {
+			t.Fatalf("child finished (%s) before it could be killed", line)
+		}
+		if strings.HasPrefix(line, "page ") {
+			pages++
+			if pages == killAfter {
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+	go io.Copy(io.Discard, out)
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child was not killed by SIGKILL: %v", err)
+	}
+}
+
+func writeHR(t *testing.T, dir string, n int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("employeeId,displayName\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "E%05d,Person %d\n", i, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hr.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
+}
+
+func TestCrashSafety_KillDuringImportThenRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	const n = 2000
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(crashConfig), 0o644)
+	writeHR(t, dir, n)
+
+	startAndKill(t, dir, "hr", idsync.StepFullImport, 5)
+
+	ctx := context.Background()
+	e, st, err := openCrashEngine(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tx, _ := st.Begin(ctx, false)
+	partial, _ := tx.CountCS(ctx, store.CSFilter{Connector: "hr"})
+	tx.Rollback()
+	if partial < 5*50 || partial >= n {
+		t.Fatalf("after the kill the connector space holds %d objects, want the committed pages (>= 250, < %d)", partial, n)
+	}
+	res, err := e.RunSteps(ctx, "hr", "rerun", []idsync.RunStep{{Type: idsync.StepFullImport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, idsync.StatusSuccess)
+	if res.Counters.ImportAdds != n-partial || res.Counters.ImportNoChange != partial || res.Counters.ImportDeletes != 0 {
+		t.Fatalf("rerun counters = adds %d, no-change %d, deletes %d; want %d, %d, 0", res.Counters.ImportAdds, res.Counters.ImportNoChange, res.Counters.ImportDeletes, n-partial, partial)
+	}
+	tx, _ = st.Begin(ctx, false)
+	defer tx.Rollback()
+	total, _ := tx.CountCS(ctx, store.CSFilter{Connector: "hr"})
+	if total != n {
+		t.Fatalf("connector space holds %d objects, want %d", total, n)
+	}
+	pend, _ := tx.CountCS(ctx, store.CSFilter{Connector: "hr", PendingImport: true})
+	if pend != n {
+		t.Fatalf("%d objects pending import, want %d (every object is new)", pend, n)
+	}
+	runs, _ := tx.ListRuns(ctx, store.RunFilter{Connector: "hr"})
+	var interrupted int
+	for _, r := range runs {
+		if r.Status == idsync.StatusInterrupted {
+			interrupted++
+		}
+	}
+	if interrupted != 1 {
+		t.Fatalf("run history has %d interrupted runs, want 1: %+v", interrupted, runs)
+	}
+}
+
+func TestCrashSafety_KillDuringExportThenRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	const n = 2000
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(crashConfig), 0o644)
+	writeHR(t, dir, n)
+	ctx := context.Background()
+	e, st, err := openCrashEngine(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.RunSteps(ctx, "hr", "load", []idsync.RunStep{{Type: idsync.StepFullImport}, {Type: idsync.StepFullSync}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, idsync.StatusSuccess)
+	if res.Counters.ProvisionedAdds != n {
+		t.Fatalf("provisioned %d, want %d", res.Counters.ProvisionedAdds, n)
+	}
+	st.Close()
+
+	startAndKill(t, dir, "target", idsync.StepExport, 5)
+
+	e, st, err = openCrashEngine(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err = e.RunSteps(ctx, "target", "rerun", []idsync.RunStep{{Type: idsync.StepExport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, res, idsync.StatusSuccess)
+	if res.Counters.ExportAdds > n-5*50 || res.Counters.ExportAdds < n-6*50 {
+		t.Fatalf("rerun exported %d adds; the killed run had committed at least 5 pages of 50, so want between %d and %d", res.Counters.ExportAdds, n-6*50, n-5*50)
+	}
+	rows := readCSV(t, filepath.Join(dir, "target.csv"))
+	if len(rows) != n+1 {
+		t.Fatalf("target.csv has %d rows, want %d plus a header", len(rows), n)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		if seen[r[0]] {
+			t.Fatalf("target.csv holds %s twice", r[0])
+		}
+		seen[r[0]] = true
+	}
+	tx, _ := st.Begin(ctx, false)
+	defer tx.Rollback()
+	pend, _ := tx.CountCS(ctx, store.CSFilter{Connector: "target", PendingExport: true})
+	if pend != 0 {
+		t.Fatalf("%d pending exports left after the rerun", pend)
+	}
+	objs, _ := tx.ListCS(ctx, store.CSFilter{Connector: "target"})
+	for _, o := range objs {
+		if o.Anchor == "" || o.Awaiting != idsync.ConfirmAdd {
+			t.Fatalf("object %s: anchor %q awaiting %v; want the anchor the export assigned and an awaited confirmation", o.DN, o.Anchor, o.Awaiting)
+		}
+	}
+}
