@@ -17,6 +17,44 @@ type contribution struct {
 	rule *compiledRule
 	flow *compiledFlow
 	cs   *idsync.CSObject
+	env  *attrEnv
+}
+
+// mvTypeInfo is what recompute needs about one MV object type, computed
+// once per rule set.
+type mvTypeInfo struct {
+	targets []string // every MV attribute some inbound rule flows, sorted
+	pos     map[string]int
+	defs    []idsync.AttrDef // by position in targets
+}
+
+func (rs *ruleSet) typeInfo(mvType string) *mvTypeInfo {
+	rs.infoMu.Lock()
+	defer rs.infoMu.Unlock()
+	if ti := rs.info[mvType]; ti != nil {
+		return ti
+	}
+	ti := &mvTypeInfo{pos: map[string]int{}}
+	for t := range rs.inboundTargets[mvType] {
+		ti.targets = append(ti.targets, t)
+	}
+	sort.Strings(ti.targets)
+	cls := rs.mv.Class(mvType)
+	for i, t := range ti.targets {
+		ti.pos[t] = i
+		def := idsync.AttrDef{Name: t, MultiValued: true}
+		if cls != nil {
+			if d, ok := cls.Attr(t); ok {
+				def = d
+			}
+		}
+		ti.defs = append(ti.defs, def)
+	}
+	if rs.info == nil {
+		rs.info = map[string]*mvTypeInfo{}
+	}
+	rs.info[mvType] = ti
+	return ti
 }
 
 // recompute computes the MV object's attributes from every linked CS
@@ -24,7 +62,15 @@ type contribution struct {
 // lineage for every value that changed. It changes mv only when every
 // flow evaluated without error. It reports whether mv changed.
 func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, syncing *idsync.CSObject, isNew bool) (bool, error) {
-	contribs := map[string][]contribution{}
+	ti := p.e.rules.typeInfo(mv.ObjectType)
+	n := len(ti.targets)
+	if cap(p.scratch) < n {
+		p.scratch = make([][]contribution, n)
+	}
+	per := p.scratch[:n]
+	for i := range per {
+		per[i] = per[i][:0]
+	}
 	for _, cs := range p.links[mv.ID] {
 		if cs.Kind != idsync.KindStaging || cs.Obsolete || cs.Anchor == "" || cs.PendingImport == idsync.ImportDelete || p.delCS[cs.ID] {
 			continue
@@ -33,60 +79,43 @@ func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, syncing *
 			if r.MVType != mv.ObjectType {
 				continue
 			}
+			env := &attrEnv{attrs: cs.Attrs, imported: cs.Attrs, params: r.params}
 			for i := range r.flows {
 				f := &r.flows[i]
-				contribs[f.Target] = append(contribs[f.Target], contribution{r, f, cs})
+				k, ok := ti.pos[f.Target]
+				if !ok {
+					continue
+				}
+				per[k] = append(per[k], contribution{r, f, cs, env})
 			}
 		}
 	}
-	targets := map[string]bool{}
-	for t := range p.e.rules.inboundTargets[mv.ObjectType] {
-		targets[t] = true
-	}
-	for t := range contribs {
-		targets[t] = true
-	}
-	names := make([]string, 0, len(targets))
-	for t := range targets {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	cls := p.e.rules.mv.Class(mv.ObjectType)
-
 	type outcome struct {
 		vals []idsync.Value
-		lin  *idsync.Lineage
+		win  *contribution
 		keep bool
 	}
-	results := make(map[string]outcome, len(names))
-	for _, target := range names {
-		list := contribs[target]
-		sort.SliceStable(list, func(i, j int) bool {
-			a, b := list[i].rule, list[j].rule
-			if a.Precedence != b.Precedence {
-				return a.Precedence < b.Precedence
-			}
-			return p.e.connIndex(a.Connector) < p.e.connIndex(b.Connector)
-		})
-		def := idsync.AttrDef{Name: target, Type: 0, MultiValued: true}
-		if cls != nil {
-			if d, ok := cls.Attr(target); ok {
-				def = d
-			}
+	results := make([]outcome, n)
+	for k := range ti.targets {
+		list := per[k]
+		if len(list) > 1 {
+			sort.SliceStable(list, func(i, j int) bool {
+				a, b := list[i].rule, list[j].rule
+				if a.Precedence != b.Precedence {
+					return a.Precedence < b.Precedence
+				}
+				return p.e.connIndex(a.Connector) < p.e.connIndex(b.Connector)
+			})
 		}
-		vals, win, keep, err := p.evalTarget(ctx, mv, def, list, isNew)
+		vals, win, keep, err := p.evalTarget(ctx, mv, ti.defs[k], list, isNew)
 		if err != nil {
 			return false, err
 		}
-		oc := outcome{vals: vals, keep: keep}
-		if win != nil {
-			oc.lin = &idsync.Lineage{Rule: win.rule.Name, Connector: win.cs.Connector, CSID: win.cs.ID, RunID: p.runID(), At: p.now, Flow: win.flow.Describe()}
-		}
-		results[target] = oc
+		results[k] = outcome{vals, win, keep}
 	}
 	changed := false
-	for _, target := range names {
-		oc := results[target]
+	for k, target := range ti.targets {
+		oc := results[k]
 		if oc.keep {
 			continue
 		}
@@ -100,18 +129,19 @@ func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, syncing *
 			continue
 		}
 		if mv.Attrs == nil {
-			mv.Attrs = idsync.Attrs{}
+			mv.Attrs = make(idsync.Attrs, n)
 		}
 		if mv.Lineage == nil {
-			mv.Lineage = map[string]idsync.Lineage{}
+			mv.Lineage = make(map[string]idsync.Lineage, n)
 		}
+		win := oc.win
 		old, hadLin := mv.Lineage[target]
 		if !idsync.ValuesEqual(before, oc.vals) {
 			mv.Attrs[target] = oc.vals
-			mv.Lineage[target] = *oc.lin
+			mv.Lineage[target] = p.lineage(win)
 			changed = true
-		} else if !hadLin || old.Rule != oc.lin.Rule || old.CSID != oc.lin.CSID {
-			mv.Lineage[target] = *oc.lin
+		} else if !hadLin || old.Rule != win.rule.Name || old.CSID != win.cs.ID {
+			mv.Lineage[target] = p.lineage(win)
 			changed = true
 		}
 	}
@@ -127,6 +157,10 @@ func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, syncing *
 		p.markMV(mv)
 	}
 	return changed, nil
+}
+
+func (p *syncPage) lineage(c *contribution) idsync.Lineage {
+	return idsync.Lineage{Rule: c.rule.Name, Connector: c.cs.Connector, CSID: c.cs.ID, RunID: p.runID(), At: p.now, Flow: c.flow.Describe()}
 }
 
 func (p *syncPage) runID() string {
@@ -157,15 +191,17 @@ func (p *syncPage) evalTarget(ctx context.Context, mv *idsync.MVObject, def idsy
 loop:
 	for i := range list {
 		ct := &list[i]
-		ft := FlowTrace{Rule: ct.rule.Name, Connector: ct.cs.Connector, Precedence: ct.rule.Precedence, Target: def.Name, Flow: ct.flow.Describe(), Before: before}
+		var ft FlowTrace
+		if p.tr != nil {
+			ft = FlowTrace{Rule: ct.rule.Name, Connector: ct.cs.Connector, Precedence: ct.rule.Precedence, Target: def.Name, Flow: ct.flow.Describe(), Before: before}
+		}
 		if ct.flow.ApplyOnce && !isNew {
 			ft.Outcome = "apply-once-skipped"
 			p.tr.flow(ft)
 			ignored = true
 			continue
 		}
-		env := &attrEnv{attrs: ct.cs.Attrs, imported: ct.cs.Attrs, params: ct.rule.params}
-		vs, out, err := ct.flow.eval(env)
+		vs, out, err := ct.flow.eval(ct.env)
 		if err != nil {
 			ft.Outcome = "error"
 			p.tr.flow(ft)
@@ -268,14 +304,14 @@ func (p *syncPage) convertIn(ctx context.Context, mv *idsync.MVObject, def idsyn
 				if v.Str == "" {
 					continue
 				}
-				t := p.csByDN(ctx, ct.cs.Connector, v.Str)
-				if t == nil || t.MVID == "" || p.delMV[t.MVID] {
-					if !p.fixup && p.unresolvedOK(t) {
+				target, later := p.refTarget(ctx, ct.cs.Connector, v.Str)
+				if target == "" || p.delMV[target] {
+					if !p.fixup && later {
 						p.unresolved = append(p.unresolved, mv.ID)
 					}
 					continue
 				}
-				out = append(out, idsync.Ref(t.MVID))
+				out = append(out, idsync.Ref(target))
 				continue
 			}
 		}
@@ -286,12 +322,6 @@ func (p *syncPage) convertIn(ctx context.Context, mv *idsync.MVObject, def idsyn
 		out = append(out, cv)
 	}
 	return out, nil
-}
-
-// unresolvedOK says whether a reference target may still be joined later
-// in this run: a staging object that is not joined yet.
-func (p *syncPage) unresolvedOK(t *idsync.CSObject) bool {
-	return t != nil && t.Kind == idsync.KindStaging && t.Anchor != ""
 }
 
 // valuesText renders values for messages.

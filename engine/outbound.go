@@ -34,8 +34,14 @@ func (p *syncPage) runOutbound(ctx context.Context) error {
 			}
 		}
 	}
-	if err := p.loadMV(ctx, refs); err != nil {
-		return err
+	if len(refs) > 0 {
+		got, err := p.tx.LinksByMV(ctx, "", dedupe(refs))
+		if err != nil {
+			return fmt.Errorf("engine: resolve references: %w", err)
+		}
+		for _, id := range refs {
+			p.mvLinks[id] = got[id]
+		}
 	}
 	for i := 0; i < len(p.outbound); i++ {
 		id := p.outbound[i]
@@ -135,6 +141,12 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 	if retry {
 		mv.RetryProvisioning = false
 		p.markMV(mv)
+	}
+	// §2.2: deprovisioning may have removed the last link.
+	if len(p.links[mv.ID]) == 0 && !p.delMV[mv.ID] {
+		if cl := p.e.rules.mv.Class(mv.ObjectType); cl == nil || len(cl.DeletionRule.Connectors) == 0 {
+			return p.deleteMV(ctx, mv)
+		}
 	}
 	return nil
 }
@@ -423,27 +435,44 @@ func (p *syncPage) computeOutbound(ctx context.Context, mv *idsync.MVObject, o *
 		rule *compiledRule
 		flow *compiledFlow
 	}
-	per := map[string][]ct{}
-	for _, r := range rules {
+	var names []string
+	var lists [][]ct
+	if len(rules) == 1 {
+		// one rule: its flows in order, no grouping needed
+		r := rules[0]
+		names = make([]string, len(r.flows))
+		lists = make([][]ct, len(r.flows))
 		for i := range r.flows {
-			f := &r.flows[i]
-			per[f.Target] = append(per[f.Target], ct{r, f})
+			names[i] = r.flows[i].Target
+			lists[i] = []ct{{r, &r.flows[i]}}
+		}
+	} else {
+		per := map[string][]ct{}
+		for _, r := range rules {
+			for i := range r.flows {
+				f := &r.flows[i]
+				per[f.Target] = append(per[f.Target], ct{r, f})
+			}
+		}
+		for n := range per {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			list := per[n]
+			sort.SliceStable(list, func(i, j int) bool { return list[i].rule.Precedence < list[j].rule.Precedence })
+			lists = append(lists, list)
 		}
 	}
 	var imported idsync.Attrs
 	if o != nil {
 		imported = o.Attrs
 	}
-	names := make([]string, 0, len(per))
-	for n := range per {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	out := idsync.Attrs{}
+	out := make(idsync.Attrs, len(names))
 	dn := ""
-	for _, name := range names {
-		list := per[name]
-		sort.SliceStable(list, func(i, j int) bool { return list[i].rule.Precedence < list[j].rule.Precedence })
+	envs := map[*compiledRule]*attrEnv{}
+	for li, name := range names {
+		list := lists[li]
 		var result []idsync.Value
 		decided, merging, ignored := false, false, false
 		for _, c := range list {
@@ -451,7 +480,11 @@ func (p *syncPage) computeOutbound(ctx context.Context, mv *idsync.MVObject, o *
 				ignored = true
 				continue
 			}
-			env := &attrEnv{attrs: mv.Attrs, imported: imported, params: c.rule.params}
+			env := envs[c.rule]
+			if env == nil {
+				env = &attrEnv{attrs: mv.Attrs, imported: imported, params: c.rule.params}
+				envs[c.rule] = env
+			}
 			vs, oc, err := c.flow.eval(env)
 			if err != nil {
 				return nil, "", flowError(c.rule, name, err)
@@ -525,20 +558,50 @@ func (p *syncPage) convertOut(mv *idsync.MVObject, conn string, vs []idsync.Valu
 			out = append(out, v)
 			continue
 		}
-		var t *idsync.CSObject
-		for _, o := range p.links[v.Str] {
-			if o.Connector == conn && !p.delCS[o.ID] {
-				t = o
-				break
-			}
-		}
-		if t == nil || t.DN == "" {
-			if !p.fixup && p.mv[v.Str] != nil {
+		dn, exists := p.linkedDN(v.Str, conn)
+		if dn == "" {
+			if !p.fixup && exists {
 				p.unresolved = append(p.unresolved, mv.ID)
 			}
 			continue
 		}
-		out = append(out, idsync.Ref(t.DN))
+		out = append(out, idsync.Ref(dn))
 	}
 	return out
+}
+
+// linkedDN returns the DN of the CS object of conn linked to MV object
+// mvID, and whether that MV object exists at all (so that a missing DN
+// may still appear later in the run).
+func (p *syncPage) linkedDN(mvID, conn string) (string, bool) {
+	if ls, ok := p.links[mvID]; ok {
+		for _, o := range ls {
+			if o.Connector == conn && !p.delCS[o.ID] {
+				return o.DN, true
+			}
+		}
+		return "", p.mv[mvID] != nil && !p.delMV[mvID]
+	}
+	ls, ok := p.mvLinks[mvID]
+	if !ok {
+		got, err := p.tx.LinksByMV(context.Background(), "", []string{mvID})
+		if err != nil {
+			return "", false
+		}
+		ls = got[mvID]
+		p.mvLinks[mvID] = ls
+	}
+	for _, l := range ls {
+		if l.Connector != conn {
+			continue
+		}
+		if o := p.cs[l.ID]; o != nil {
+			if o.MVID == mvID && !p.delCS[o.ID] {
+				return o.DN, true
+			}
+			continue
+		}
+		return l.DN, true
+	}
+	return "", len(ls) > 0 && !p.delMV[mvID]
 }

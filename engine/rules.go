@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/config"
@@ -28,6 +29,9 @@ type ruleSet struct {
 	fingerprint    string
 	// mvIndex lists the MV attributes inbound join rules look up.
 	mvIndex []string
+
+	infoMu sync.Mutex
+	info   map[string]*mvTypeInfo
 }
 
 // compiledRule is a rule ready to evaluate.

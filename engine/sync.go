@@ -115,9 +115,14 @@ type syncPage struct {
 	dns map[string]map[string]*idsync.CSObject
 	// scope caches inbound scoping results per CS object.
 	scopeCache map[string][]*compiledRule
+	// refs caches reference DN resolution per connector; mvLinks the
+	// links of MV objects that outbound references name.
+	refs    map[string]map[string]*store.Link
+	mvLinks map[string][]store.Link
 
 	unresolved []string
 	fixup      bool
+	scratch    [][]contribution
 }
 
 type joinKey struct {
@@ -134,6 +139,7 @@ func newSyncPage(e *Engine, r *runState, tx store.Tx, tr *tracer) *syncPage {
 		newMV: map[string]bool{}, outboundSet: map[string]bool{},
 		found: map[joinKey][]string{}, newIdx: map[joinKey][]string{},
 		dns: map[string]map[string]*idsync.CSObject{}, scopeCache: map[string][]*compiledRule{},
+		refs: map[string]map[string]*store.Link{}, mvLinks: map[string][]store.Link{},
 	}
 }
 
@@ -420,15 +426,15 @@ func (p *syncPage) csByDN(ctx context.Context, conn, d string) *idsync.CSObject 
 	return o
 }
 
-// prefetchRefs loads, in one query per connector, the CS objects that
-// the page's reference values name.
+// prefetchRefs resolves, in one narrow query per connector, the DNs
+// that the page's reference values name.
 func (p *syncPage) prefetchRefs(ctx context.Context, objs []*idsync.CSObject) error {
 	per := map[string][]string{}
 	for _, o := range objs {
 		for _, vs := range o.Attrs {
 			for _, v := range vs {
 				if v.Type == idsync.TypeReference && v.Str != "" {
-					if _, ok := p.dns[o.Connector][strings.ToLower(v.Str)]; !ok {
+					if _, ok := p.refs[o.Connector][strings.ToLower(v.Str)]; !ok {
 						per[o.Connector] = append(per[o.Connector], v.Str)
 					}
 				}
@@ -436,25 +442,53 @@ func (p *syncPage) prefetchRefs(ctx context.Context, objs []*idsync.CSObject) er
 		}
 	}
 	for conn, dns := range per {
-		got, err := p.tx.CSByDNs(ctx, conn, dedupe(dns))
-		if err != nil {
-			return fmt.Errorf("engine: resolve references: %w", err)
-		}
-		m := p.dns[conn]
-		if m == nil {
-			m = map[string]*idsync.CSObject{}
-			p.dns[conn] = m
-		}
-		for _, d := range dns {
-			k := strings.ToLower(d)
-			if o := got[k]; o != nil {
-				m[k] = p.addCS(o)
-			} else {
-				m[k] = nil
-			}
+		if err := p.resolveDNs(ctx, conn, dedupe(dns)); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func (p *syncPage) resolveDNs(ctx context.Context, conn string, dns []string) error {
+	got, err := p.tx.LinksByDN(ctx, conn, dns)
+	if err != nil {
+		return fmt.Errorf("engine: resolve references: %w", err)
+	}
+	m := p.refs[conn]
+	if m == nil {
+		m = map[string]*store.Link{}
+		p.refs[conn] = m
+	}
+	for _, d := range dns {
+		k := strings.ToLower(d)
+		if l, ok := got[k]; ok {
+			m[k] = &l
+		} else {
+			m[k] = nil
+		}
+	}
+	return nil
+}
+
+// refTarget resolves a reference DN in conn to the CS object's ID, its
+// MV object (if joined) and whether it could still be joined later in
+// the run. Objects loaded in this page win over the store's view.
+func (p *syncPage) refTarget(ctx context.Context, conn, d string) (mvID string, later bool) {
+	k := strings.ToLower(d)
+	l, ok := p.refs[conn][k]
+	if !ok {
+		if err := p.resolveDNs(ctx, conn, []string{d}); err != nil {
+			return "", false
+		}
+		l = p.refs[conn][k]
+	}
+	if l == nil {
+		return "", false
+	}
+	if o := p.cs[l.ID]; o != nil {
+		return o.MVID, o.Kind == idsync.KindStaging && o.Anchor != "" && !p.delCS[o.ID]
+	}
+	return l.MVID, l.Kind == idsync.KindStaging && l.Anchor != ""
 }
 
 // prefetchJoins runs the join lookups of the page's disjoined objects in
@@ -626,7 +660,10 @@ func (p *syncPage) inbound(ctx context.Context, o *idsync.CSObject) error {
 			p.needOutbound(mv.ID)
 		} else {
 			c.ConnectorsNoFlowUpds++
-			if o.PendingImport == idsync.ImportDeleteAdd || p.fullSync() {
+			// An imported change in a connector that rules export to
+			// (a value changed behind our back, §6.2) is decided again.
+			if o.PendingImport == idsync.ImportDeleteAdd || p.fullSync() ||
+				o.PendingImport != idsync.ImportNone && len(p.e.rules.outbound[o.Connector]) > 0 {
 				p.needOutbound(mv.ID)
 			}
 		}

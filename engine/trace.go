@@ -22,7 +22,7 @@ type Preview struct {
 	// MVDeleted says the MV object would be deleted by its deletion rule.
 	MVDeleted bool `json:"mvDeleted,omitempty"`
 	// Outbound lists the consequences in other connector spaces.
-	Outbound []OutboundTrace     `json:"outbound"`
+	Outbound []OutboundTrace      `json:"outbound"`
 	Errors   []idsync.ObjectError `json:"errors,omitempty"`
 }
 
@@ -38,12 +38,12 @@ type ScopeTrace struct {
 
 // FlowTrace is one evaluated attribute flow.
 type FlowTrace struct {
-	Rule      string         `json:"rule"`
-	Connector string         `json:"connector"`
-	Precedence int           `json:"precedence"`
-	Target    string         `json:"target"`
-	Flow      string         `json:"flow"`
-	Result    []idsync.Value `json:"result,omitempty"`
+	Rule       string         `json:"rule"`
+	Connector  string         `json:"connector"`
+	Precedence int            `json:"precedence"`
+	Target     string         `json:"target"`
+	Flow       string         `json:"flow"`
+	Result     []idsync.Value `json:"result,omitempty"`
 	// Outcome is "value", "null", "ignore", "authoritative-null", "apply-once-skipped" or "error".
 	Outcome string         `json:"outcome"`
 	Before  []idsync.Value `json:"before,omitempty"`

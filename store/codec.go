@@ -122,12 +122,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 func appendAttrs(b []byte, a idsync.Attrs) []byte {
 	total := 0
-	for _, vs := range a {
+	var stack [32]string
+	names := stack[:0]
+	for name, vs := range a {
 		total += len(vs)
+		names = append(names, name)
 	}
+	slices.Sort(names)
 	b = appendUvarint(b, uint64(len(a)))
 	b = appendUvarint(b, uint64(total))
-	for _, name := range sortedKeys(a) {
+	for _, name := range names {
 		b = appendStr(b, name)
 		b = appendValues(b, a[name])
 	}

@@ -37,7 +37,9 @@ type Store interface {
 	// error wrapping ErrLocked at once, naming the current holder, when
 	// another live owner holds it. A holder that died (its process is
 	// gone, or its heartbeat is older than the lock's timeout) loses the
-	// lock. The returned Lock must be released.
+	// lock. An owner with the holder's ID takes the lock again. The
+	// returned Lock must be released. TryLock runs its own write
+	// transaction: do not call it while holding one on the same goroutine.
 	TryLock(ctx context.Context, name string, owner LockOwner) (Lock, error)
 	// SetIndexes declares which attributes lookups by value need: MV
 	// attributes per MV object type, and CS attributes per connector. The
@@ -65,8 +67,12 @@ type LockOwner struct {
 
 // Lock is a held lock.
 type Lock interface {
-	// Heartbeat refreshes the lock so that others do not take it over.
+	// Heartbeat refreshes the lock so that others do not take it over. It
+	// returns an error wrapping ErrLocked when the lock was lost (taken
+	// over after a timeout, or released).
 	Heartbeat(ctx context.Context) error
+	// Release gives the lock up. Releasing a lock that was lost leaves
+	// the new holder alone and returns nil.
 	Release(ctx context.Context) error
 }
 
@@ -74,6 +80,10 @@ type Lock interface {
 // neither committed nor rolled back holds resources: always end it.
 type Tx interface {
 	Commit() error
+	// Rollback discards the transaction; after Commit or Rollback it is a
+	// no-op returning nil, so that it can always be deferred. After a
+	// method fails (ErrConflict included), roll back: some databases
+	// cannot go on with the transaction.
 	Rollback() error
 
 	// --- connector spaces ---
@@ -91,10 +101,17 @@ type Tx interface {
 	CSByDNs(ctx context.Context, connector string, dns []string) (map[string]*idsync.CSObject, error)
 	// CSByMV returns, per MV object ID, the CS objects linked to it.
 	CSByMV(ctx context.Context, mvIDs []string) (map[string][]*idsync.CSObject, error)
+	// LinksByDN is CSByDNs without the objects' data: identity and link
+	// only, for resolving reference values cheaply.
+	LinksByDN(ctx context.Context, connector string, dns []string) (map[string]Link, error)
+	// LinksByMV is CSByMV without the objects' data, restricted to one
+	// connector unless connector is empty.
+	LinksByMV(ctx context.Context, connector string, mvIDs []string) (map[string][]Link, error)
 	// FindCS returns the IDs of a connector's CS objects whose indexed
 	// attribute attr holds one of values, keyed by the value as given
 	// (lowercased when not caseSensitive). attr must be declared in
-	// SetIndexes; "anchor" and "dn" always work.
+	// SetIndexes (else FindCS returns an error); "anchor" and "dn" always
+	// work. Values are compared in their text form (idsync.Value.String).
 	FindCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error)
 	// PutCS inserts or replaces CS objects by ID. A second object with
 	// the anchor of another object of the same connector fails with
@@ -151,6 +168,17 @@ type Tx interface {
 	GetRun(ctx context.Context, id string, maxErrors int) (*idsync.RunResult, error)
 	// ListRuns returns runs newest first, without their error lists.
 	ListRuns(ctx context.Context, f RunFilter) ([]*idsync.RunResult, error)
+}
+
+// Link is the identity and link of a CS object, without its data.
+type Link struct {
+	ID        string
+	Connector string
+	Kind      idsync.ObjectKind
+	Anchor    idsync.Anchor
+	DN        string
+	MVID      string
+	Obsolete  bool
 }
 
 // CSFilter selects CS objects. Zero fields select everything.

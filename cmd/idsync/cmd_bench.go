@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -35,9 +36,10 @@ type benchResult struct {
 
 func (a *app) benchCmd() *cobra.Command {
 	var (
-		objects int
-		dir     string
-		keep    bool
+		objects    int
+		dir        string
+		keep       bool
+		cpuProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -64,12 +66,24 @@ unless --store is given.`,
 			if objects < 10 {
 				return usagef("--objects must be at least 10")
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return a.bench(cmd.Context(), objects, dir, keep)
 		},
 	}
 	cmd.Flags().IntVar(&objects, "objects", 10000, "number of identities")
 	cmd.Flags().StringVar(&dir, "dir", "", "working folder (default: a new temporary folder, removed afterwards)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary working folder")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the benchmark to this file")
 	return cmd
 }
 
@@ -376,9 +390,11 @@ metaverse:
 connectors:
   - name: hr
     type: csv
+    capabilities: {export: false}
     settings: {path: hr.csv, objectType: person, anchor: [employeeId], types: {manager: reference}}
   - name: badge
     type: csv
+    capabilities: {export: false}
     settings: {path: badge.csv, objectType: badge, anchor: [employeeId]}
   - name: directory
     type: csv

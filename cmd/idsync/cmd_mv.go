@@ -130,6 +130,29 @@ connector, connector space object and run that contributed it), and its links.`,
 					}
 				}
 				cs, _ := tx.CSByIDs(ctx, ids)
+				// Name referenced MV objects.
+				var refs []string
+				for _, vs := range o.Attrs {
+					for _, v := range vs {
+						if v.Type == idsync.TypeReference {
+							refs = append(refs, v.Str)
+						}
+					}
+				}
+				refObjs, _ := tx.MVByIDs(ctx, refs)
+				show := func(vs []idsync.Value) string {
+					if len(refObjs) == 0 {
+						return values(vs)
+					}
+					out := make([]idsync.Value, len(vs))
+					for i, v := range vs {
+						out[i] = v
+						if r := refObjs[v.Str]; v.Type == idsync.TypeReference && r != nil {
+							out[i] = idsync.String(v.Str + " (" + display(r.Attrs) + ")")
+						}
+					}
+					return values(out)
+				}
 				t := newTable(a.stdout)
 				t.row("id", o.ID)
 				t.row("object type", o.ObjectType)
@@ -144,14 +167,14 @@ connector, connector space object and run that contributed it), and its links.`,
 				for _, n := range idsync.SortedNames(o.Attrs) {
 					l, ok := o.Lineage[n]
 					if !ok {
-						t.row("  "+n, values(o.Attrs[n]), "-", "-", "-", "-", "-")
+						t.row("  "+n, show(o.Attrs[n]), "-", "-", "-", "-", "-")
 						continue
 					}
 					obj := orDash(l.CSID)
 					if c := cs[l.CSID]; c != nil {
 						obj = c.DN
 					}
-					t.row("  "+n, values(o.Attrs[n]), orDash(l.Rule), orDash(l.Connector), obj, orDash(l.Flow), orDash(l.RunID))
+					t.row("  "+n, show(o.Attrs[n]), orDash(l.Rule), orDash(l.Connector), obj, orDash(l.Flow), orDash(l.RunID))
 				}
 				t.flush()
 				fmt.Fprintln(a.stdout, "\nlinks:")

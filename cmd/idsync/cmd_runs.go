@@ -43,7 +43,7 @@ func (a *app) runsListCmd() *cobra.Command {
 				}
 				t := newTable(a.stdout, "ID", "CONNECTOR", "PROFILE", "STATUS", "STARTED", "DURATION", "ERRORS", "COUNTERS")
 				for _, r := range runs {
-					t.row(r.ID, r.Connector, r.Profile, r.Status, shortTime(r.Started), roundDur(duration(r)), r.ErrorCount, formatCounters(r.Counters))
+					t.row(r.ID, r.Connector, r.Profile, r.Status, shortTime(r.Started), roundDur(duration(r)), r.ErrorCount, truncate(formatCounters(r.Counters), 100))
 				}
 				t.flush()
 				if len(runs) == 0 {

@@ -217,9 +217,13 @@ func TestQuickstart(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^import hr: page 1, \d+ objects, \d+ obj/s$`).MatchString(r.stderr) {
 		t.Errorf("no progress lines on stderr:\n%s", r.stderr)
 	}
+	// The duplicate row is reported naming hr.csv and its line.
+	dupRE := regexp.MustCompile(fmt.Sprintf(`hr\.csv(:| line )%d\b`, quickstart.DuplicateLine))
+	if !dupRE.MatchString(r.stdout) {
+		t.Errorf("quickstart output does not name hr.csv line %d", quickstart.DuplicateLine)
+	}
 	for _, want := range []string{
 		fmt.Sprintf("projections %d", quickstart.Active),
-		fmt.Sprintf("hr.csv:%d", quickstart.DuplicateLine),
 		"where to look next:",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -275,7 +279,7 @@ func TestQuickstart(t *testing.T) {
 	if err := json.Unmarshal([]byte(show.stdout), &full); err != nil {
 		t.Fatalf("runs show --json: %v", err)
 	}
-	if len(full.Errors) != 1 || !strings.Contains(full.Errors[0].Message+full.Errors[0].DN, fmt.Sprintf("hr.csv:%d", quickstart.DuplicateLine)) {
+	if len(full.Errors) != 1 || !dupRE.MatchString(full.Errors[0].Message) || full.Errors[0].Anchor != quickstart.DuplicateID {
 		t.Errorf("first import's errors = %+v, want one naming hr.csv:%d", full.Errors, quickstart.DuplicateLine)
 	}
 

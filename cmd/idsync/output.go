@@ -51,11 +51,15 @@ func (t *table) row(cols ...any) {
 
 func (t *table) flush() { t.tw.Flush() }
 
-// cell keeps a table cell on one line and reasonably short.
+// cell keeps a table cell on one line.
 func cell(s string) string {
-	s = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
-	if r := []rune(s); len(r) > 80 {
-		s = string(r[:77]) + "..."
+	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// truncate shortens s to at most n characters.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-3]) + "..."
 	}
 	return s
 }

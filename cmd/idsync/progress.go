@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"sync"
@@ -21,8 +22,10 @@ func isTerminal(w io.Writer) bool {
 	if !ok {
 		return false
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	// A character device is not enough (/dev/null is one): ask the
+	// terminal driver.
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }
 
 // progress shows the advance of run steps on w (stderr): a bar with
@@ -40,6 +43,7 @@ type progress struct {
 
 type stepBar struct {
 	bar     *mpb.Bar
+	total   int // the estimate, computed once per step
 	objects atomic.Int64
 	elapsed atomic.Int64 // nanoseconds
 }
@@ -91,7 +95,7 @@ func (p *progress) report(ev engine.Progress) {
 		if p.expected != nil {
 			total = p.expected(ev.Connector, ev.Step)
 		}
-		sb = &stepBar{}
+		sb = &stepBar{total: total}
 		name := fmt.Sprintf("%s %s", verb(ev.Step), ev.Connector)
 		sb.bar = p.p.AddBar(int64(total),
 			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace})),
@@ -112,16 +116,9 @@ func (p *progress) report(ev engine.Progress) {
 	}
 	if t := int64(ev.Objects); sb.bar.Current() < t {
 		// Grow an unknown or underestimated total so the bar never overflows.
-		sb.bar.SetTotal(max(t+1, int64(p.expectedOr(ev, 0))), false)
+		sb.bar.SetTotal(max(t+1, int64(sb.total)), false)
 		sb.bar.SetCurrent(t)
 	}
-}
-
-func (p *progress) expectedOr(ev engine.Progress, def int) int {
-	if p.expected == nil {
-		return def
-	}
-	return p.expected(ev.Connector, ev.Step)
 }
 
 // wait finishes the bars before a summary is printed.

@@ -22,8 +22,8 @@ var FS embed.FS
 
 // Facts about hr.csv that the quickstart's output (and its tests) rely on.
 const (
-	People      = 1000    // distinct employeeIds
-	Leavers     = 30      // status leaver: out of the "active employees" scope
+	People      = 1000 // distinct employeeIds
+	Leavers     = 30   // status leaver: out of the "active employees" scope
 	Active      = People - Leavers
 	DuplicateID = "E0500" // appears twice
 	// DuplicateLine is the line of the second E0500 row (line 1 is the header).

@@ -124,6 +124,67 @@ func (t *tx) CSByDNs(ctx context.Context, connector string, dns []string) (map[s
 	return m, nil
 }
 
+// linkCols are the columns of a store.Link.
+const linkCols = `id, connector, kind, anchor, dn, mv_id, obsolete`
+
+func scanLink(rows *sql.Rows) (store.Link, error) {
+	var l store.Link
+	var kind int64
+	var anchor, mv sql.NullString
+	var obsolete int64
+	if err := rows.Scan(&l.ID, &l.Connector, &kind, &anchor, &l.DN, &mv, &obsolete); err != nil {
+		return l, err
+	}
+	l.Kind = idsync.ObjectKind(kind)
+	l.Anchor = idsync.Anchor(anchor.String)
+	l.MVID = mv.String
+	l.Obsolete = obsolete != 0
+	return l, nil
+}
+
+func (t *tx) LinksByDN(ctx context.Context, connector string, dns []string) (map[string]store.Link, error) {
+	m := make(map[string]store.Link, len(dns))
+	err := queryIn(ctx, t, `SELECT `+linkCols+` FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, foldAll(dns), func(rows *sql.Rows) error {
+		l, err := scanLink(rows)
+		if err != nil {
+			return err
+		}
+		k := store.FoldValue(l.DN)
+		if cur, ok := m[k]; !ok || cur.Obsolete && !l.Obsolete || cur.Obsolete == l.Obsolete && l.ID < cur.ID {
+			m[k] = l
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get links of %s by DN: %w", connector, err)
+	}
+	return m, nil
+}
+
+func (t *tx) LinksByMV(ctx context.Context, connector string, mvIDs []string) (map[string][]store.Link, error) {
+	m := make(map[string][]store.Link, len(mvIDs))
+	q := `SELECT ` + linkCols + ` FROM cs WHERE mv_id IN (%s)`
+	var prefix []any
+	if connector != "" {
+		q = `SELECT ` + linkCols + ` FROM cs WHERE connector = ? AND mv_id IN (%s)`
+		prefix = []any{connector}
+	}
+	err := queryIn(ctx, t, q, prefix, mvIDs, func(rows *sql.Rows) error {
+		l, err := scanLink(rows)
+		if err == nil {
+			m[l.MVID] = append(m[l.MVID], l)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get links by MV object: %w", err)
+	}
+	for _, ls := range m {
+		slices.SortFunc(ls, func(a, b store.Link) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return m, nil
+}
+
 func (t *tx) CSByMV(ctx context.Context, mvIDs []string) (map[string][]*idsync.CSObject, error) {
 	m := make(map[string][]*idsync.CSObject, len(mvIDs))
 	err := queryIn(ctx, t, `SELECT `+csCols+` FROM cs WHERE mv_id IN (%s)`, nil, mvIDs, func(rows *sql.Rows) error {
@@ -228,11 +289,11 @@ func (t *tx) findCS(ctx context.Context, connector, attr string, values []string
 	return m, queryIn(ctx, t, `SELECT value, cs_id FROM cs_index WHERE connector = ? AND attr = ? AND fold IN (%s)`, []any{connector, attr}, foldAll(values), scan2)
 }
 
-const csUpsert = `INSERT INTO cs (id, connector, object_type, kind, part, anchor, dn, dn_norm, mv_id, pending_import, has_export, import_gen, data) VALUES`
+const csUpsert = `INSERT INTO cs (id, connector, object_type, kind, part, anchor, dn, dn_norm, mv_id, pending_import, has_export, import_gen, obsolete, data) VALUES`
 const csUpsertTail = `ON CONFLICT (id) DO UPDATE SET connector = excluded.connector, object_type = excluded.object_type,
 kind = excluded.kind, part = excluded.part, anchor = excluded.anchor, dn = excluded.dn, dn_norm = excluded.dn_norm,
 mv_id = excluded.mv_id, pending_import = excluded.pending_import, has_export = excluded.has_export,
-import_gen = excluded.import_gen, data = excluded.data`
+import_gen = excluded.import_gen, obsolete = excluded.obsolete, data = excluded.data`
 
 // dedupeByID keeps the last of objects sharing an ID, in order.
 func dedupeByID[T any](objs []T, id func(T) string) []T {
@@ -279,7 +340,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	}
 	// One buffer holds every blob of the batch: the driver reads them
 	// during Exec, before the buffer is reused.
-	const cols = 13
+	const cols = 14
 	args := make([]any, 0, len(objs)*cols)
 	buf := t.buf[:0]
 	offs := make([]int, len(objs)+1)
@@ -294,7 +355,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			hasExport = 1
 		}
 		args = append(args, o.ID, o.Connector, o.ObjectType, int64(o.Kind), o.Partition, nullString(string(o.Anchor)),
-			o.DN, store.FoldValue(o.DN), nullString(o.MVID), int64(o.PendingImport), hasExport, o.ImportGen,
+			o.DN, store.FoldValue(o.DN), nullString(o.MVID), int64(o.PendingImport), hasExport, o.ImportGen, boolInt(o.Obsolete),
 			buf[offs[i]:offs[i+1]:offs[i+1]])
 	}
 	if err := insertRows(ctx, t, csUpsert, cols, csUpsertTail, args); err != nil {
@@ -525,4 +586,11 @@ func (t *tx) ClearCS(ctx context.Context, connector string) error {
 		return fmt.Errorf("sqlstore: clear connector space %s: %w", connector, err)
 	}
 	return nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -38,15 +38,20 @@ const MaxKeys = 500
 // DB is an open store on one database. It implements store.Store and is
 // safe for concurrent use.
 type DB struct {
-	d      *dialect
-	w      *sql.DB // the writer: one connection
-	r      *sql.DB // the readers
-	wsem   chan struct{}
-	now    func() time.Time
-	lockTO time.Duration
-	log    *slog.Logger
-	host   string
-	target sqliteTarget
+	d    *dialect
+	w    *sql.DB // the writer: one connection
+	r    *sql.DB // the readers
+	ckpt *sql.DB // the background checkpointer's connection
+	// committed wakes the checkpointer; stop and stopped end it.
+	committed chan struct{}
+	stop      chan struct{}
+	stopped   chan struct{}
+	wsem      chan struct{}
+	now       func() time.Time
+	lockTO    time.Duration
+	log       *slog.Logger
+	host      string
+	target    sqliteTarget
 
 	ixMu    sync.Mutex
 	ixCache *indexSet // the last parsed index declaration
@@ -82,6 +87,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		log:    opts.Logger,
 		target: t,
 		open:   map[*tx]struct{}{},
+
+		committed: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -98,7 +107,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if db.w, err = sql.Open(db.d.driver, t.driverDSN(true)); err != nil {
+	if db.w, err = sql.Open(db.d.driver, t.driverDSN(poolWriter)); err != nil {
 		return fail(fmt.Errorf("sqlstore: open %s: %w", t.path, err))
 	}
 	db.w.SetMaxOpenConns(1)
@@ -114,7 +123,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		return fail(err)
 	}
-	if db.r, err = sql.Open(db.d.driver, t.driverDSN(false)); err != nil {
+	if db.r, err = sql.Open(db.d.driver, t.driverDSN(poolReaders)); err != nil {
 		return fail(fmt.Errorf("sqlstore: open %s for reading: %w", t.path, err))
 	}
 	db.r.SetMaxOpenConns(sqliteReaders)
@@ -124,7 +133,49 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if err := db.r.PingContext(ctx); err != nil {
 		return fail(fmt.Errorf("sqlstore: open %s for reading: %w", t.path, err))
 	}
+	if db.ckpt, err = sql.Open(db.d.driver, t.driverDSN(poolCheckpointer)); err != nil {
+		return fail(fmt.Errorf("sqlstore: open %s for checkpoints: %w", t.path, err))
+	}
+	db.ckpt.SetMaxOpenConns(1)
+	db.ckpt.SetConnMaxLifetime(0)
+	db.ckpt.SetConnMaxIdleTime(0)
+	go db.checkpointer()
 	return db, nil
+}
+
+// checkpointer copies committed WAL frames into the database file in the
+// background (PASSIVE: it never blocks readers or the writer), so that
+// commits do not pay for it. It runs until Close.
+func (db *DB) checkpointer() {
+	defer close(db.stopped)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-db.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-db.committed:
+		}
+		if _, err := db.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
+			db.log.Warn("sqlstore: checkpoint", "path", db.target.path, "err", err)
+		}
+		// Checkpoint at most every sqliteCheckpointEvery: batches of
+		// commits share one.
+		timer := time.NewTimer(sqliteCheckpointEvery)
+		select {
+		case <-db.stop:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+	}
 }
 
 // Path returns the database file's path.
@@ -139,7 +190,14 @@ func (db *DB) Close() error {
 			t.sqltx.Rollback() // the owner's later Rollback returns nil
 		}
 		db.txMu.Unlock()
+		if db.ckpt != nil {
+			close(db.stop)
+			<-db.stopped
+		}
 		var errs []error
+		if db.ckpt != nil {
+			errs = append(errs, db.ckpt.Close())
+		}
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}

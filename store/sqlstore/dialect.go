@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // dialect holds what differs between databases. Everything else in this
@@ -69,12 +70,17 @@ func sqliteCode(err error) int {
 // SQLite tuning, all in one place. Cache sizes are negative KiB, as
 // PRAGMA cache_size takes them.
 const (
-	sqliteBusyTimeoutMS   = 5000
-	sqlitePageSize        = 16384
-	sqliteWriterCacheKiB  = 64 << 10
-	sqliteReaderCacheKiB  = 32 << 10
-	sqliteReaders         = 4
-	sqliteAutoCheckpoint  = 10000 // pages: checkpoint the WAL at about 40 MB
+	sqliteBusyTimeoutMS  = 5000
+	sqlitePageSize       = 4096
+	sqliteWriterCacheKiB = 64 << 10
+	sqliteReaderCacheKiB = 32 << 10
+	sqliteReaders        = 4
+	// The background checkpointer copies the WAL into the database after
+	// commits, at most every sqliteCheckpointEvery, off the writer's path;
+	// the writer checkpoints itself only past sqliteAutoCheckpoint pages
+	// (about 200 MB), as a backstop.
+	sqliteAutoCheckpoint  = 50000
+	sqliteCheckpointEvery = 200 * time.Millisecond
 	sqliteMemoryPrefixDSN = ":memory:"
 )
 
@@ -142,22 +148,34 @@ func (t *sqliteTarget) prepare() error {
 	return nil
 }
 
+// The connection pools of a DB.
+const (
+	poolWriter = iota
+	poolReaders
+	poolCheckpointer
+)
+
 // driverDSN returns the modernc.org/sqlite DSN of one pool: the writer
-// (BEGIN IMMEDIATE, large cache, sets WAL mode) or the readers (read-only).
-func (t *sqliteTarget) driverDSN(writer bool) string {
+// (BEGIN IMMEDIATE, large cache), the readers (read-only) or the
+// checkpointer.
+func (t *sqliteTarget) driverDSN(pool int) string {
 	q := url.Values{}
 	pragma := func(s string) { q.Add("_pragma", s) }
 	pragma("busy_timeout(" + strconv.Itoa(sqliteBusyTimeoutMS) + ")")
 	pragma("synchronous(NORMAL)")
 	pragma("temp_store(MEMORY)")
 	pragma("foreign_keys(ON)")
-	if writer {
+	switch pool {
+	case poolWriter:
 		pragma("cache_size(-" + strconv.Itoa(sqliteWriterCacheKiB) + ")")
 		pragma("wal_autocheckpoint(" + strconv.Itoa(sqliteAutoCheckpoint) + ")")
 		q.Set("_txlock", "immediate")
-	} else {
+	case poolReaders:
 		pragma("cache_size(-" + strconv.Itoa(sqliteReaderCacheKiB) + ")")
 		pragma("query_only(1)")
+	case poolCheckpointer:
+		pragma("cache_size(-1024)")
+		pragma("wal_autocheckpoint(0)")
 	}
 	s := t.path + "?" + q.Encode()
 	if t.extra != "" {

@@ -12,9 +12,11 @@
 //
 // # Transactions
 //
-// A DB keeps two connection pools on the file: one writer connection,
-// whose transactions start with BEGIN IMMEDIATE, and a few read-only
-// reader connections. Write transactions are serialized inside the
+// A DB keeps three connection pools on the file: one writer connection,
+// whose transactions start with BEGIN IMMEDIATE, a few read-only reader
+// connections, and one connection on which a background goroutine
+// checkpoints the WAL after commits (PASSIVE, so that commits do not pay
+// for it; Close stops it). Write transactions are serialized inside the
 // process by a semaphore and across processes by SQLite's write lock;
 // Begin waits for both, until its context is done. Readers never wait for
 // the writer (WAL): a read transaction sees the database as of its first

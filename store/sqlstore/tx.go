@@ -53,6 +53,12 @@ func (t *tx) Commit() error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
+	if t.write {
+		select {
+		case t.db.committed <- struct{}{}:
+		default:
+		}
+	}
 	return nil
 }
 

@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"CS/ByDNsIsCaseInsensitiveAndKeyedLowercase", s.csByDNs},
 		{"CS/ByDNsPrefersTheNonObsoleteObject", s.csByDNsObsolete},
 		{"CS/ByMVGroupsLinkedObjects", s.csByMV},
+		{"CS/LinksByDNAndByMVMatchTheObjects", s.links},
 		{"CS/FindByAnchorAndDNAlwaysWorks", s.findCSAnchorDN},
 		{"CS/FindByIndexedAttribute", s.findCSIndexed},
 		{"CS/FindByUndeclaredAttributeFails", s.findCSUndeclared},
@@ -215,7 +216,9 @@ func mv(id, objectType string, attrs ...any) *idsync.MVObject {
 	return &idsync.MVObject{ID: id, ObjectType: objectType, Attrs: c.Attrs}
 }
 
-func ids[T interface{ *idsync.CSObject | *idsync.MVObject }](objs []T) []string {
+func ids[T interface {
+	*idsync.CSObject | *idsync.MVObject
+}](objs []T) []string {
 	out := make([]string, 0, len(objs))
 	for _, o := range objs {
 		switch o := any(o).(type) {
@@ -510,6 +513,36 @@ func (s *suite) csByMV(t *testing.T, st store.Store) {
 	})
 }
 
+func (s *suite) links(t *testing.T, st store.Store) {
+	a := cs("cs-1", "hr", "h1", "CN=One")
+	a.MVID = "mv-1"
+	b := cs("cs-2", "ad", "g1", "CN=One,OU=X")
+	b.MVID = "mv-1"
+	old := cs("cs-0", "ad", "g0", "cn=one,ou=x")
+	old.Obsolete = true
+	p := &idsync.CSObject{ID: "cs-p", Connector: "ad", Kind: idsync.KindPlaceholder, DN: "OU=X"}
+	putCS(t, st, a, b, old, p)
+	read(t, st, func(ctx context.Context, tx store.Tx) {
+		m, err := tx.LinksByDN(ctx, "ad", []string{"CN=ONE,ou=x", "ou=x", "CN=Missing"})
+		must(t, "LinksByDN", err)
+		diff(t, "LinksByDN", map[string]store.Link{
+			"cn=one,ou=x": {ID: "cs-2", Connector: "ad", Kind: idsync.KindStaging, Anchor: "g1", DN: "CN=One,OU=X", MVID: "mv-1"},
+			"ou=x":        {ID: "cs-p", Connector: "ad", Kind: idsync.KindPlaceholder, DN: "OU=X"},
+		}, m)
+		all, err := tx.LinksByMV(ctx, "", []string{"mv-1", "mv-none"})
+		must(t, "LinksByMV", err)
+		diff(t, "LinksByMV(all connectors)", map[string][]store.Link{"mv-1": {
+			{ID: "cs-1", Connector: "hr", Kind: idsync.KindStaging, Anchor: "h1", DN: "CN=One", MVID: "mv-1"},
+			{ID: "cs-2", Connector: "ad", Kind: idsync.KindStaging, Anchor: "g1", DN: "CN=One,OU=X", MVID: "mv-1"},
+		}}, all)
+		ad, err := tx.LinksByMV(ctx, "ad", []string{"mv-1"})
+		must(t, "LinksByMV", err)
+		diff(t, "LinksByMV(ad)", map[string][]store.Link{"mv-1": {
+			{ID: "cs-2", Connector: "ad", Kind: idsync.KindStaging, Anchor: "g1", DN: "CN=One,OU=X", MVID: "mv-1"},
+		}}, ad)
+	})
+}
+
 func (s *suite) findCSAnchorDN(t *testing.T, st store.Store) {
 	putCS(t, st, cs("cs-1", "ad", "AbC", "CN=Ada,DC=x"), cs("cs-2", "ad", "abc", "CN=Bob,DC=x"), cs("cs-3", "hr", "AbC", "CN=Ada,DC=x"))
 	read(t, st, func(ctx context.Context, tx store.Tx) {
@@ -644,12 +677,14 @@ func (s *suite) markUnseen(t *testing.T, st store.Store) {
 	gone := cs("gone", "hr", "a4", "CN=gone")
 	gone.PendingImport = idsync.ImportDelete
 	placeholder := &idsync.CSObject{ID: "ph", Connector: "hr", ObjectType: "ou", Kind: idsync.KindPlaceholder, DN: "OU=X"}
+	// A placeholder for a reference by anchor: anchored, yet never marked.
+	anchoredPH := &idsync.CSObject{ID: "ph2", Connector: "hr", ObjectType: "person", Kind: idsync.KindPlaceholder, Anchor: "a9", DN: "CN=ref"}
 	export := cs("export", "hr", "", "CN=export")
 	export.Provisioned = true
 	newer := cs("newer", "hr", "a5", "CN=newer")
 	newer.ImportGen = 3
 	other := cs("other", "ad", "a1", "CN=other")
-	putCS(t, st, seen, unseen, unseen2, gone, placeholder, export, newer, other)
+	putCS(t, st, seen, unseen, unseen2, gone, placeholder, anchoredPH, export, newer, other)
 	write(t, st, func(ctx context.Context, tx store.Tx) {
 		must(t, "TouchCS", tx.TouchCS(ctx, []string{"seen"}, 2))
 		n, err := tx.MarkUnseenDeleted(ctx, "hr", "", 2)
@@ -664,7 +699,7 @@ func (s *suite) markUnseen(t *testing.T, st store.Store) {
 		}
 	})
 	read(t, st, func(ctx context.Context, tx store.Tx) {
-		m, err := tx.CSByIDs(ctx, []string{"seen", "unseen", "unseen2", "gone", "ph", "export", "newer", "other"})
+		m, err := tx.CSByIDs(ctx, []string{"seen", "unseen", "unseen2", "gone", "ph", "ph2", "export", "newer", "other"})
 		must(t, "CSByIDs", err)
 		got := map[string]idsync.ImportType{}
 		for id, o := range m {
@@ -672,7 +707,7 @@ func (s *suite) markUnseen(t *testing.T, st store.Store) {
 		}
 		diff(t, "pending import after MarkUnseenDeleted", map[string]idsync.ImportType{
 			"seen": idsync.ImportNone, "unseen": idsync.ImportDelete, "unseen2": idsync.ImportDelete,
-			"gone": idsync.ImportDelete, "ph": idsync.ImportNone, "export": idsync.ImportNone,
+			"gone": idsync.ImportDelete, "ph": idsync.ImportNone, "ph2": idsync.ImportNone, "export": idsync.ImportNone,
 			"newer": idsync.ImportNone, "other": idsync.ImportNone,
 		}, got)
 		if m["seen"].ImportGen != 2 {

@@ -22,6 +22,7 @@ CREATE TABLE cs (
     pending_import INTEGER NOT NULL, -- idsync.ImportType
     has_export     INTEGER NOT NULL, -- 1 when a pending export is staged
     import_gen     INTEGER NOT NULL,
+    obsolete       INTEGER NOT NULL, -- 1 for an obsolete object (§3 step 2)
     data           BLOB NOT NULL
 );
 CREATE UNIQUE INDEX cs_anchor ON cs (connector, anchor) WHERE anchor IS NOT NULL;
