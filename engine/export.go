@@ -337,5 +337,8 @@ func (x *exporter) record(ctx context.Context, batch []sent, results []connector
 		return fmt.Errorf("engine: commit export results: %w", err)
 	}
 	e.progress(r, false)
+	if err := r.heartbeat(ctx); err != nil {
+		return fmt.Errorf("engine: lock heartbeat: %w", err)
+	}
 	return nil
 }

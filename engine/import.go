@@ -57,6 +57,7 @@ type incoming struct {
 
 // importer stages one import step page by page (§3).
 type importer struct {
+	ctx       context.Context // the step's context, for pages flushed from emit
 	e         *Engine
 	r         *runState
 	cc        *config.Connector
@@ -77,7 +78,7 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 		return err
 	}
 	defer conn.Close()
-	im := &importer{e: e, r: r, cc: cc, partition: s.Partition, pageSize: s.PageSize, delta: delta}
+	im := &importer{ctx: ctx, e: e, r: r, cc: cc, partition: s.Partition, pageSize: s.PageSize, delta: delta}
 	if len(cc.ObjectTypes) > 0 {
 		im.types = map[string]bool{}
 		for _, t := range cc.ObjectTypes {
@@ -243,7 +244,7 @@ func (im *importer) add(in incoming) error {
 	}
 	im.page = append(im.page, in)
 	if len(im.page) >= im.pageSize {
-		return im.flush(context.Background())
+		return im.flush(im.ctx)
 	}
 	return nil
 }
@@ -271,6 +272,9 @@ func (im *importer) flush(ctx context.Context) error {
 	}
 	im.page = im.page[:0]
 	e.progress(r, false)
+	if err := r.heartbeat(ctx); err != nil {
+		return fmt.Errorf("engine: lock heartbeat: %w", err)
+	}
 	return nil
 }
 

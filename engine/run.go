@@ -51,6 +51,17 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 			Host: e.host, PID: e.pid,
 		},
 	}
+	// One run at a time per connector, across processes: imports and
+	// exports of different connectors may run at once (§13).
+	clock, err := e.st.TryLock(ctx, "connector:"+cc.Name, store.LockOwner{ID: r.res.ID, Host: e.host, PID: e.pid, What: fmt.Sprintf("run %s of %s (%s)", profile, cc.Name, r.res.ID)})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, &idsync.Error{Op: "run", Kind: idsync.KindConflict, Connector: cc.Name, Err: fmt.Errorf("another run of %s is in progress: %v", cc.Name, err)}
+		}
+		return nil, fmt.Errorf("engine: take connector lock: %w", err)
+	}
+	defer clock.Release(context.WithoutCancel(ctx))
+	r.clock = clock
 	needSync := false
 	for _, s := range steps {
 		if s.Type.IsSync() {
@@ -169,6 +180,10 @@ func runStatus(r *idsync.RunResult) idsync.RunStatus {
 	return st
 }
 
+// heartbeatEvery is how often a running step refreshes its locks; the
+// store's lock timeout is much longer.
+const heartbeatEvery = 5 * time.Second
+
 // runState is one run in progress.
 type runState struct {
 	e         *Engine
@@ -176,7 +191,9 @@ type runState struct {
 	res       *idsync.RunResult
 	step      *idsync.StepResult
 	stepStart time.Time
-	lock      store.Lock
+	lock      store.Lock // the sync lock, for sync steps
+	clock     store.Lock // the connector's lock
+	lastBeat  time.Time
 	pending   []idsync.ObjectError // errors not yet written
 }
 
@@ -246,8 +263,18 @@ func (r *runState) save(ctx context.Context) error {
 	return nil
 }
 
-// heartbeat keeps the sync lock alive during long steps.
+// heartbeat keeps the run's locks alive during long steps.
+// It writes at most every few seconds; call it between transactions.
 func (r *runState) heartbeat(ctx context.Context) error {
+	if time.Since(r.lastBeat) < heartbeatEvery {
+		return nil
+	}
+	r.lastBeat = time.Now()
+	if r.clock != nil {
+		if err := r.clock.Heartbeat(ctx); err != nil {
+			return err
+		}
+	}
 	if r.lock == nil {
 		return nil
 	}

@@ -84,6 +84,7 @@ unless --store is given.`,
 	cmd.Flags().StringVar(&dir, "dir", "", "working folder (default: a new temporary folder, removed afterwards)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary working folder")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the benchmark to this file")
+	cmd.Flags().StringVar(&a.benchMemProfile, "memprofile", "", "write a heap profile after each run to FILE.CONNECTOR-PROFILE")
 	return cmd
 }
 
@@ -150,6 +151,9 @@ func (a *app) bench(ctx context.Context, n int, dir string, keep bool) error {
 			}
 			if isStoppedStatus(r.Status) {
 				return fmt.Errorf("bench: run %s %s stopped: %s", s.connector, s.profile, r.Status)
+			}
+			if a.benchMemProfile != "" {
+				writeHeapProfile(fmt.Sprintf("%s.%s-%s", a.benchMemProfile, s.connector, s.profile))
 			}
 		}
 		secs := time.Since(start).Seconds()
@@ -529,3 +533,13 @@ rules:
       - {target: department, source: department}
       - {target: mailboxType, constant: UserMailbox}
 `
+
+// writeHeapProfile writes a heap profile, for --memprofile.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	pprof.Lookup("heap").WriteTo(f, 0)
+}

@@ -9,11 +9,13 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/config"
+	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
 )
 
 func (a *app) runCmd() *cobra.Command {
-	return &cobra.Command{
+	var confirm bool
+	cmd := &cobra.Command{
 		Use:   "run CONNECTOR PROFILE",
 		Short: "Run a connector's run profile",
 		Long: `Run the named run profile of a connector (its steps in order) and print the
@@ -36,6 +38,9 @@ Exit code 1 when the run finished with errors, 2 for an unknown connector or pro
 			if err != nil {
 				return err
 			}
+			if confirm {
+				ctx = engine.WithConfirmedDeletions(ctx)
+			}
 			res, err := e.Run(ctx, as[0], as[1])
 			pr.wait()
 			if err != nil {
@@ -44,6 +49,8 @@ Exit code 1 when the run finished with errors, 2 for an unknown connector or pro
 			return a.finishRuns([]*idsync.RunResult{res})
 		},
 	}
+	cmd.Flags().BoolVar(&confirm, "confirm-deletions", false, "send an export's deletions even beyond the connector's deletion threshold")
+	return cmd
 }
 
 // finishRuns prints run results (summaries or JSON) and returns the
@@ -102,6 +109,7 @@ func (a *app) cycleCmd() *cobra.Command {
 	var (
 		interval   time.Duration
 		continuous bool
+		confirm    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "cycle",
@@ -122,6 +130,9 @@ them back to back).`,
 			e, err := a.newEngine(ctx, cfg, st, pr.report, pr.expected)
 			if err != nil {
 				return err
+			}
+			if confirm {
+				ctx = engine.WithConfirmedDeletions(ctx)
 			}
 			if !cmd.Flags().Changed("interval") {
 				interval = cfg.Cycle.Interval
@@ -162,5 +173,6 @@ them back to back).`,
 	}
 	cmd.Flags().DurationVar(&interval, "interval", 0, "time between cycles with --continuous (default: the configuration's cycle interval, 30m)")
 	cmd.Flags().BoolVar(&continuous, "continuous", false, "keep running cycles until interrupted")
+	cmd.Flags().BoolVar(&confirm, "confirm-deletions", false, "send exports' deletions even beyond the connectors' deletion thresholds")
 	return cmd
 }

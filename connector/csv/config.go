@@ -49,6 +49,8 @@ type Config struct {
 	// fault, set only by tests, is called at each stage of a file
 	// rewrite ("write", "sync", "rename") and fails it with its error.
 	fault func(stage string) error
+	// checkpoint, set only by tests, overrides defaultCheckpointRows.
+	checkpoint int
 }
 
 // Type is the CSV connector type.

@@ -620,7 +620,47 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	for _, r := range s.recs {
 		s.st.apply(s.c, r)
 	}
+	if len(s.st.net) >= s.c.checkpointRows() {
+		if err := s.checkpoint(ctx); err != nil {
+			s.broken = err
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// checkpointRows is how many changed rows a session holds in memory
+// before it writes them to the file, so that memory stays bounded on
+// large exports.
+func (c *conn) checkpointRows() int {
+	if c.cfg.checkpoint > 0 {
+		return c.cfg.checkpoint
+	}
+	return defaultCheckpointRows
+}
+
+const defaultCheckpointRows = 100_000
+
+// checkpoint applies the changes so far to the file (atomically, as
+// Close does) and empties the journal. A crash between the two replays
+// the journal onto the new file at the next open, which is harmless:
+// adds replace rows, modifications and deletes are idempotent.
+func (s *session) checkpoint(ctx context.Context) error {
+	if err := s.c.rewrite(ctx, s.st); err != nil {
+		return fmt.Errorf("csv: checkpoint export: %w (the journal keeps the acknowledged changes)", err)
+	}
+	if err := s.j.Truncate(int64(len(journalHeader))); err != nil {
+		return fmt.Errorf("csv: checkpoint export: truncate journal: %w", err)
+	}
+	if _, err := s.j.Seek(int64(len(journalHeader)), io.SeekStart); err != nil {
+		return fmt.Errorf("csv: checkpoint export: %w", err)
+	}
+	if err := s.j.Sync(); err != nil {
+		return fmt.Errorf("csv: checkpoint export: sync journal: %w", err)
+	}
+	s.size = int64(len(journalHeader))
+	s.st = newState()
+	return nil
 }
 
 func failed(ch *idsync.Change, errType, format string, args ...any) (connector.ExportResult, *jrec) {
