@@ -25,9 +25,11 @@ metaverse:
 connectors:
   - name: hr
     type: csv
+    pageSize: %d
     settings: {path: hr.csv, anchor: [employeeId], types: {manager: reference}}
   - name: target
     type: csv
+    pageSize: %d
     settings: {path: target.csv, anchor: [employeeId], types: {manager: reference}}
 rules:
   - name: In from HR
@@ -64,8 +66,11 @@ func benchFiles(b testing.TB, dir string, n int) {
 		flows += fmt.Sprintf("      - {target: a%d, source: a%d}\n", i, i)
 		out += fmt.Sprintf("      - {target: a%d, source: a%d}\n", i, i)
 	}
-	cfg := fmt.Sprintf(benchConfig, attrs, "    flows:\n"+flows, out)
-	cfg = fmt.Sprintf(benchConfig, attrs, flows, out)
+	ps := 1000
+	if v := os.Getenv("IDSYNC_BENCH_PAGE"); v != "" {
+		fmt.Sscan(v, &ps)
+	}
+	cfg := fmt.Sprintf(benchConfig, attrs, ps, ps, flows, out)
 	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(cfg), 0o644); err != nil {
 		b.Fatal(err)
 	}

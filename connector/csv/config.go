@@ -66,6 +66,7 @@ func baseCapabilities() connector.Capabilities {
 		ExportType:   connector.ExportObjectReplace,
 		Confirmation: connector.ConfirmNormal,
 		Import:       true,
+		DeltaImport:  true,
 		Export:       true,
 	}
 }

@@ -47,6 +47,7 @@ type conn struct {
 var (
 	_ connector.Connector        = (*conn)(nil)
 	_ connector.Importer         = (*conn)(nil)
+	_ connector.DeltaImporter    = (*conn)(nil)
 	_ connector.Exporter         = (*conn)(nil)
 	_ connector.SchemaDiscoverer = (*conn)(nil)
 	_ connector.Pinger           = (*conn)(nil)
@@ -320,7 +321,8 @@ func (rd *reader) next() ([]string, int, error) {
 // Import implements connector.Importer. It first applies a journal left
 // by an export session that did not close. Rows are emitted in file
 // order; a malformed row is emitted as an Entry with Err and Source
-// ("hr.csv:17"), and the import goes on. It returns a nil watermark.
+// ("hr.csv:17"), and the import goes on. It returns a snapshot watermark
+// (see snapshot.go) of the rows read without error, for ImportChanges.
 func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit func(idsync.Entry) error) (connector.Watermark, error) {
 	if err := c.recoverJournal(ctx); err != nil {
 		return nil, err
@@ -331,7 +333,7 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 	}
 	defer rd.Close()
 	done := ctx.Done()
-	seen := map[string]int{}
+	seen := newFileSet(1024)
 	for {
 		select {
 		case <-done:
@@ -340,13 +342,11 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 		}
 		rec, line, err := rd.next()
 		if err == io.EOF {
-			return nil, nil
+			return encodeSnapshot(c.fingerprint(rd.lay), seen, func(i int) bool { return seen.ok[i] }), nil
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			e := idsync.Entry{ObjectType: c.objType, Source: fmt.Sprintf("%s:%d", c.name, pe.StartLine),
-				Err: fmt.Errorf("csv: read %s line %d: %w", c.name, pe.StartLine, pe.Err)}
-			if err := emit(e); err != nil {
+			if err := emit(c.parseErrorEntry(pe)); err != nil {
 				return nil, err
 			}
 			continue
@@ -354,18 +354,31 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 		if err != nil {
 			return nil, fmt.Errorf("csv: read %s: %w", c.name, err)
 		}
-		if err := emit(c.entry(rd.lay, rec, line, seen)); err != nil {
+		e, err := c.entry(rd.lay, rec, line, seen)
+		if err != nil {
+			return nil, err
+		}
+		if err := emit(e); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// entry turns a record into an Entry, with Err when it is malformed.
-func (c *conn) entry(l *layout, rec []string, line int, seen map[string]int) idsync.Entry {
+// parseErrorEntry is the Entry of a line the CSV reader could not read.
+func (c *conn) parseErrorEntry(pe *csv.ParseError) idsync.Entry {
+	return idsync.Entry{ObjectType: c.objType, Source: fmt.Sprintf("%s:%d", c.name, pe.StartLine),
+		Err: fmt.Errorf("csv: read %s line %d: %w", c.name, pe.StartLine, pe.Err)}
+}
+
+// entry turns a record into an Entry, with Err when it is malformed. It
+// adds the anchor to seen (the first row with an anchor claims it, even
+// when malformed) and, for a row read without error, sets its hash and ok
+// flag. An error return is fatal (the set outgrew its limits).
+func (c *conn) entry(l *layout, rec []string, line int, seen *anchorSet) (idsync.Entry, error) {
 	e := idsync.Entry{ObjectType: c.objType, Source: c.name + ":" + strconv.Itoa(line)}
-	fail := func(err error) idsync.Entry {
+	fail := func(err error) (idsync.Entry, error) {
 		e.Err = fmt.Errorf("csv: read %s line %d: %w", c.name, line, err)
-		return e
+		return e, nil
 	}
 	if len(rec) != len(l.cols) {
 		return fail(fmt.Errorf("%d fields, want %d", len(rec), len(l.cols)))
@@ -374,20 +387,22 @@ func (c *conn) entry(l *layout, rec []string, line int, seen map[string]int) ids
 	if err != nil {
 		return fail(err)
 	}
-	if first, dup := seen[anchor]; dup {
-		e.Anchor = idsync.Anchor(anchor)
-		return fail(fmt.Errorf("duplicate anchor %q (first at line %d)", anchor, first))
-	}
-	anchor = strings.Clone(anchor) // do not keep the row's memory alive
-	seen[anchor] = line
 	e.Anchor = idsync.Anchor(anchor)
+	if first := seen.find(anchor); first >= 0 {
+		return fail(fmt.Errorf("duplicate anchor %q (first at line %d)", anchor, seen.lines[first]))
+	}
+	i, err := seen.add(anchor, 0, line)
+	if err != nil {
+		return e, err
+	}
 	if e.DN, err = c.dnOf(l, rec, anchor); err != nil {
 		return fail(err)
 	}
 	if e.Attrs, err = c.attrsOf(l, rec); err != nil {
 		return fail(err)
 	}
-	return e
+	seen.hashes[i], seen.ok[i] = rowHash(rec), true
+	return e, nil
 }
 
 // Schema implements connector.SchemaDiscoverer: one class, the object

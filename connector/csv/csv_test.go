@@ -3,6 +3,7 @@ package csv_test
 import (
 	"context"
 	"encoding/base64"
+	stdcsv "encoding/csv"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -63,6 +65,23 @@ func writeRows(t testing.TB, path string, delim string, rows ...[]string) {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readRows reads a file by hand (not through the connector).
+func readRows(t testing.TB, path string, delim string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := stdcsv.NewReader(f)
+	r.Comma, _ = utf8.DecodeRuneInString(delim)
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 var suiteAttrs = []idsync.AttrDef{
@@ -124,6 +143,34 @@ func harness(cfg *csv.Config, dnCol string) connectortest.Harness {
 		Key:          "id",
 		Attributes:   suiteAttrs,
 		Capabilities: cfg.Capabilities(),
+	}
+	// Modify rewrites the file by hand, as another program would: the
+	// row whose id is key gets the modifications (whole-cell replaces).
+	h.Modify = func(t *testing.T, key string, mods []idsync.AttrMod) {
+		t.Helper()
+		path := filepath.Join(dir, cfg.Path)
+		rows := readRows(t, path, delim)
+		found := false
+		for _, r := range rows[1:] {
+			if r[0] != key {
+				continue
+			}
+			found = true
+			for _, m := range mods {
+				if m.Op != idsync.AttrReplace {
+					t.Fatalf("Modify: %s of %s: only replace is supported", m.Op, m.Name)
+				}
+				i := slices.Index(cols, m.Name)
+				if i < 0 {
+					t.Fatalf("Modify: no column %q", m.Name)
+				}
+				r[i] = cell(m.Values, sep)
+			}
+		}
+		if !found {
+			t.Fatalf("Modify: no row with id %q", key)
+		}
+		writeRows(t, path, delim, rows...)
 	}
 	if dnCol != "" {
 		h.DN = func(k string) string { return "CN=" + k + ",OU=People" }
@@ -623,7 +670,7 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("Validate(example) = %v", err)
 	}
 	caps := cfg.Capabilities()
-	if caps.DNStyle != connector.DNGeneric || caps.ExportType != connector.ExportObjectReplace || caps.ObjectRename || !caps.Import || !caps.Export || caps.DeltaImport {
+	if caps.DNStyle != connector.DNGeneric || caps.ExportType != connector.ExportObjectReplace || caps.ObjectRename || !caps.Import || !caps.Export || !caps.DeltaImport {
 		t.Errorf("capabilities = %+v", caps)
 	}
 	if c := decode(t, "path: a.csv\nanchor: [id]\n").Capabilities(); c.DNStyle != connector.DNNone || !c.DNAsAnchor {
