@@ -289,12 +289,6 @@ func (t *tx) findCS(ctx context.Context, connector, attr string, values []string
 	return m, queryIn(ctx, t, `SELECT value, cs_id FROM cs_index WHERE connector = ? AND attr = ? AND fold IN (%s)`, []any{connector, attr}, foldAll(values), scan2)
 }
 
-const csUpsert = `INSERT INTO cs (id, connector, object_type, kind, part, anchor, dn, dn_norm, mv_id, pending_import, has_export, import_gen, obsolete, data) VALUES`
-const csUpsertTail = `ON CONFLICT (id) DO UPDATE SET connector = excluded.connector, object_type = excluded.object_type,
-kind = excluded.kind, part = excluded.part, anchor = excluded.anchor, dn = excluded.dn, dn_norm = excluded.dn_norm,
-mv_id = excluded.mv_id, pending_import = excluded.pending_import, has_export = excluded.has_export,
-import_gen = excluded.import_gen, obsolete = excluded.obsolete, data = excluded.data`
-
 // dedupeByID keeps the last of objects sharing an ID, in order.
 func dedupeByID[T any](objs []T, id func(T) string) []T {
 	seen := make(map[string]int, len(objs))
@@ -338,10 +332,38 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	// The stored rows' columns (not their data), so that an update sets
+	// only the columns that changed: SQLite then leaves alone every
+	// index none of whose columns changed, which is most of them.
+	cur := make(map[string][csStateCols]any, len(objs))
+	err = queryIn(ctx, t, `SELECT id, `+csStateList+` FROM cs WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+		var id string
+		var v [csStateCols]any
+		ptrs := make([]any, csStateCols+1)
+		ptrs[0] = &id
+		for i := range v {
+			ptrs[i+1] = &v[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		for i, x := range v {
+			if b, ok := x.([]byte); ok {
+				v[i] = string(b)
+			}
+		}
+		cur[id] = v
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	// One buffer holds every blob of the batch: the driver reads them
 	// during Exec, before the buffer is reused.
-	const cols = 14
-	args := make([]any, 0, len(objs)*cols)
 	buf := t.buf[:0]
 	offs := make([]int, len(objs)+1)
 	for i, o := range objs {
@@ -349,16 +371,34 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 		offs[i+1] = len(buf)
 	}
 	t.buf = buf
+	var ins []any
 	for i, o := range objs {
-		hasExport := 0
-		if o.PendingExport != nil {
-			hasExport = 1
+		blob := buf[offs[i]:offs[i+1]:offs[i+1]]
+		v := csState(o)
+		old, ok := cur[o.ID]
+		if !ok {
+			ins = append(ins, o.ID)
+			ins = append(ins, v[:]...)
+			ins = append(ins, blob)
+			continue
 		}
-		args = append(args, o.ID, o.Connector, o.ObjectType, int64(o.Kind), o.Partition, nullString(string(o.Anchor)),
-			o.DN, store.FoldValue(o.DN), nullString(o.MVID), int64(o.PendingImport), hasExport, o.ImportGen, boolInt(o.Obsolete),
-			buf[offs[i]:offs[i+1]:offs[i+1]])
+		var mask uint32
+		args := make([]any, 0, csStateCols+2)
+		for c := range v {
+			if !sameCol(old[c], v[c]) {
+				mask |= 1 << c
+				args = append(args, v[c])
+			}
+		}
+		args = append(args, blob, o.ID)
+		if _, err := t.exec(ctx, csUpdateSQL(mask), args...); err != nil {
+			if t.db.d.isConflict(err) {
+				return t.describeAnchorConflict(ctx, objs, err)
+			}
+			return err
+		}
 	}
-	if err := insertRows(ctx, t, csUpsert, cols, csUpsertTail, args); err != nil {
+	if err := insertRows(ctx, t, csInsert, csStateCols+2, "", ins); err != nil {
 		if t.db.d.isConflict(err) {
 			return t.describeAnchorConflict(ctx, objs, err)
 		}
@@ -367,20 +407,70 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	if len(ix.CS) == 0 {
 		return nil
 	}
-	ids := make([]string, len(objs))
-	for i, o := range objs {
-		ids[i] = o.ID
-	}
-	if _, err := execIn(ctx, t, `DELETE FROM cs_index WHERE cs_id IN (%s)`, nil, ids); err != nil {
-		return err
-	}
-	args = args[:0]
+	var idxIDs []string
+	var args []any
 	for _, o := range objs {
 		if attrs := ix.CS[o.Connector]; len(attrs) > 0 {
+			idxIDs = append(idxIDs, o.ID)
 			args = appendCSIndexRows(args, o.Attrs, attrs, o.Connector, o.ID)
 		}
 	}
+	if len(idxIDs) == 0 {
+		return nil
+	}
+	if _, err := execIn(ctx, t, `DELETE FROM cs_index WHERE cs_id IN (%s)`, nil, idxIDs); err != nil {
+		return err
+	}
 	return insertRows(ctx, t, `INSERT INTO cs_index (connector, attr, fold, value, cs_id) VALUES`, 5, "", args)
+}
+
+// The cs columns besides id and data, in csInsert's order.
+const (
+	csStateList = `connector, object_type, kind, part, anchor, dn, dn_norm, mv_id, pending_import, has_export, import_gen, obsolete`
+	csStateCols = 12
+)
+
+var csStateNames = strings.Split(strings.ReplaceAll(csStateList, " ", ""), ",")
+
+const csInsert = `INSERT INTO cs (id, ` + csStateList + `, data) VALUES`
+
+// csState returns an object's column values in csStateList order, as
+// the driver returns them (int64, string or nil).
+func csState(o *idsync.CSObject) [csStateCols]any {
+	hasExport := int64(0)
+	if o.PendingExport != nil {
+		hasExport = 1
+	}
+	return [csStateCols]any{o.Connector, o.ObjectType, int64(o.Kind), o.Partition, nullString(string(o.Anchor)),
+		o.DN, store.FoldValue(o.DN), nullString(o.MVID), int64(o.PendingImport), hasExport, o.ImportGen, boolInt(o.Obsolete)}
+}
+
+func sameCol(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	}
+	return false
+}
+
+// csUpdateSQL returns the UPDATE that sets the columns in mask, and data.
+func csUpdateSQL(mask uint32) string {
+	var b strings.Builder
+	b.WriteString("UPDATE cs SET ")
+	for c, name := range csStateNames {
+		if mask&(1<<c) != 0 {
+			b.WriteString(name)
+			b.WriteString(" = ?, ")
+		}
+	}
+	b.WriteString("data = ? WHERE id = ?")
+	return b.String()
 }
 
 // describeAnchorConflict names the anchor another object holds, for a

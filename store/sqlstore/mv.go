@@ -125,6 +125,24 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	// Which objects exist, with their type, so that an update writes only
+	// what changed (SQLite skips the type index when the type is kept).
+	curType := make(map[string]string, len(objs))
+	err = queryIn(ctx, t, `SELECT id, object_type FROM mv WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+		var id, typ string
+		if err := rows.Scan(&id, &typ); err != nil {
+			return err
+		}
+		curType[id] = typ
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	buf := t.buf[:0]
 	offs := make([]int, len(objs)+1)
 	for i, o := range objs {
@@ -132,27 +150,66 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 		offs[i+1] = len(buf)
 	}
 	t.buf = buf
-	args := make([]any, 0, len(objs)*3)
-	ids := make([]string, len(objs))
+	var ins []any
 	for i, o := range objs {
-		args = append(args, o.ID, o.ObjectType, buf[offs[i]:offs[i+1]:offs[i+1]])
-		ids[i] = o.ID
+		blob := buf[offs[i]:offs[i+1]:offs[i+1]]
+		typ, ok := curType[o.ID]
+		switch {
+		case !ok:
+			ins = append(ins, o.ID, o.ObjectType, blob)
+		case typ == o.ObjectType:
+			if _, err := t.exec(ctx, `UPDATE mv SET data = ? WHERE id = ?`, blob, o.ID); err != nil {
+				return err
+			}
+		default:
+			if _, err := t.exec(ctx, `UPDATE mv SET object_type = ?, data = ? WHERE id = ?`, o.ObjectType, blob, o.ID); err != nil {
+				return err
+			}
+		}
 	}
-	if err := insertRows(ctx, t, `INSERT INTO mv (id, object_type, data) VALUES`, 3,
-		`ON CONFLICT (id) DO UPDATE SET object_type = excluded.object_type, data = excluded.data`, args); err != nil {
+	if err := insertRows(ctx, t, `INSERT INTO mv (id, object_type, data) VALUES`, 3, "", ins); err != nil {
 		return err
 	}
 	if len(ix.MV) == 0 {
 		return nil
 	}
-	if _, err := execIn(ctx, t, `DELETE FROM mv_index WHERE mv_id IN (%s)`, nil, ids); err != nil {
+	// Index rows: change only those that differ.
+	type irow struct{ id, attr, value, typ string }
+	have := map[irow]bool{}
+	var existing []string
+	for _, o := range objs {
+		if _, ok := curType[o.ID]; ok {
+			existing = append(existing, o.ID)
+		}
+	}
+	err = queryIn(ctx, t, `SELECT mv_id, attr, value, object_type FROM mv_index WHERE mv_id IN (%s)`, nil, existing, func(rows *sql.Rows) error {
+		var r irow
+		if err := rows.Scan(&r.id, &r.attr, &r.value, &r.typ); err != nil {
+			return err
+		}
+		have[r] = true
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	args = args[:0]
+	var add []any
 	for _, o := range objs {
-		args = appendIndexRows(args, o.Attrs, ix.MV, o.ObjectType, o.ID)
+		eachIndexValue(o.Attrs, ix.MV, func(attr, fold, value string) {
+			r := irow{o.ID, attr, value, o.ObjectType}
+			if have[r] {
+				delete(have, r)
+				return
+			}
+			add = append(add, attr, fold, value, o.ObjectType, o.ID)
+		})
 	}
-	return insertRows(ctx, t, `INSERT INTO mv_index (attr, fold, value, object_type, mv_id) VALUES`, 5, "", args)
+	for r := range have {
+		if _, err := t.exec(ctx, `DELETE FROM mv_index WHERE mv_id = ? AND attr = ? AND value = ?`, r.id, r.attr, r.value); err != nil {
+			return err
+		}
+	}
+	return insertRows(ctx, t, `INSERT INTO mv_index (attr, fold, value, object_type, mv_id) VALUES`, 5, "", add)
 }
 
 func (t *tx) DeleteMV(ctx context.Context, ids []string) error {
