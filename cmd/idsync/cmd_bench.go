@@ -36,10 +36,9 @@ type benchResult struct {
 
 func (a *app) benchCmd() *cobra.Command {
 	var (
-		objects    int
-		dir        string
-		keep       bool
-		cpuProfile string
+		objects int
+		dir     string
+		keep    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -68,24 +67,12 @@ unless --store is given.`,
 			if objects < 10 {
 				return usagef("--objects must be at least 10")
 			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
 			return a.bench(cmd.Context(), objects, dir, keep)
 		},
 	}
 	cmd.Flags().IntVar(&objects, "objects", 10000, "number of identities")
 	cmd.Flags().StringVar(&dir, "dir", "", "working folder (default: a new temporary folder, removed afterwards)")
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary working folder")
-	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the benchmark to this file")
 	cmd.Flags().StringVar(&a.benchMemProfile, "memprofile", "", "write a heap profile after each run to FILE.CONNECTOR-PROFILE")
 	return cmd
 }

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -142,9 +143,11 @@ func (e *silentError) ExitCode() int { return e.code }
 type app struct {
 	stdout, stderr io.Writer
 
-	configDir string
-	storeDSN  string
-	jsonOut   bool
+	configDir   string
+	storeDSN    string
+	jsonOut     bool
+	cpuProfile  string
+	stopProfile func()
 	// benchMemProfile is bench's --memprofile prefix.
 	benchMemProfile string
 	logLevel        string
@@ -173,7 +176,22 @@ Start with: idsync quickstart`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.cpuProfile != "" {
+				f, err := os.Create(a.cpuProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				a.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+			}
 			return a.setupLogging()
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) {
+			if a.stopProfile != nil {
+				a.stopProfile()
+			}
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
@@ -184,6 +202,8 @@ Start with: idsync quickstart`,
 	pf.StringVar(&a.storeDSN, "store", "", "store DSN, overriding the configuration's (sqlite:/path/file.db)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON instead of tables")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
+	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file")
+	pf.MarkHidden("cpuprofile")
 
 	root.AddCommand(
 		a.initCmd(),
