@@ -45,9 +45,6 @@ type Options struct {
 	// ErrorListLimit caps the object errors stored per run (default 10,000);
 	// ErrorCount still counts them all.
 	ErrorListLimit int
-	// ExpectedObjects, when set, is an estimate of the objects a step will
-	// process, shown by progress bars.
-	ExpectedObjects func(connector string, step idsync.StepType) int
 }
 
 // Progress reports the advance of a run step.

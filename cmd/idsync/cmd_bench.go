@@ -109,7 +109,7 @@ func (a *app) bench(ctx context.Context, n int, dir string, keep bool) error {
 	}
 	defer st.Close()
 	pr := a.newRunProgress(ctx, cfg, st)
-	e, err := a.newEngine(ctx, cfg, st, pr.report, pr.expected)
+	e, err := a.newEngine(ctx, cfg, st, pr.report)
 	if err != nil {
 		return err
 	}

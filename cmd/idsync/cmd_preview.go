@@ -29,7 +29,7 @@ consequences in other connector spaces (provisioning, updates, deprovisioning).`
 			if err := checkConnector(cfg, as[0]); err != nil {
 				return err
 			}
-			e, err := a.newEngine(ctx, cfg, st, nil, nil)
+			e, err := a.newEngine(ctx, cfg, st, nil)
 			if err != nil {
 				return err
 			}

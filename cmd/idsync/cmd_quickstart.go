@@ -93,7 +93,7 @@ func (a *app) quickstart(ctx context.Context, dir string) error {
 	}
 	defer st.Close()
 	pr := a.newRunProgress(ctx, cfg, st)
-	e, err := a.newEngine(ctx, cfg, st, pr.report, pr.expected)
+	e, err := a.newEngine(ctx, cfg, st, pr.report)
 	if err != nil {
 		return err
 	}

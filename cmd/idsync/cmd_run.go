@@ -34,7 +34,7 @@ Exit code 1 when the run finished with errors, 2 for an unknown connector or pro
 				return err
 			}
 			pr := a.newRunProgress(ctx, cfg, st)
-			e, err := a.newEngine(ctx, cfg, st, pr.report, pr.expected)
+			e, err := a.newEngine(ctx, cfg, st, pr.report)
 			if err != nil {
 				return err
 			}
@@ -127,7 +127,7 @@ them back to back).`,
 			}
 			defer st.Close()
 			pr := a.newRunProgress(ctx, cfg, st)
-			e, err := a.newEngine(ctx, cfg, st, pr.report, pr.expected)
+			e, err := a.newEngine(ctx, cfg, st, pr.report)
 			if err != nil {
 				return err
 			}
