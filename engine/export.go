@@ -81,22 +81,11 @@ func (e *Engine) countPendingDeletes(ctx context.Context, conn string) (int, err
 		return 0, fmt.Errorf("engine: count pending deletions: %w", err)
 	}
 	defer tx.Rollback()
-	n, after := 0, ""
-	for {
-		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: conn, PendingExport: true, After: after, Limit: 5000})
-		if err != nil {
-			return 0, fmt.Errorf("engine: count pending deletions: %w", err)
-		}
-		if len(objs) == 0 {
-			return n, nil
-		}
-		for _, o := range objs {
-			if o.PendingExport != nil && o.PendingExport.Op == idsync.OpDelete {
-				n++
-			}
-		}
-		after = objs[len(objs)-1].ID
+	n, err := tx.CountCS(ctx, store.CSFilter{Connector: conn, PendingExport: true, PendingDelete: true})
+	if err != nil {
+		return 0, fmt.Errorf("engine: count pending deletions: %w", err)
 	}
+	return n, nil
 }
 
 type exporter struct {

@@ -188,6 +188,7 @@ type CSFilter struct {
 	Kind          *idsync.ObjectKind
 	PendingImport bool // only objects with a pending import
 	PendingExport bool // only objects with a pending export
+	PendingDelete bool // only objects whose pending export is a delete
 	Joined        *bool
 	// Attr and Value select objects whose attribute Attr holds Value
 	// (case-insensitively); Value empty selects objects that have Attr.

@@ -440,6 +440,9 @@ func csState(o *idsync.CSObject) [csStateCols]any {
 	hasExport := int64(0)
 	if o.PendingExport != nil {
 		hasExport = 1
+		if o.PendingExport.Op == idsync.OpDelete {
+			hasExport = 2
+		}
 	}
 	return [csStateCols]any{o.Connector, o.ObjectType, int64(o.Kind), o.Partition, nullString(string(o.Anchor)),
 		o.DN, store.FoldValue(o.DN), nullString(o.MVID), int64(o.PendingImport), hasExport, o.ImportGen, boolInt(o.Obsolete)}
@@ -550,6 +553,9 @@ func (t *tx) csWhere(ctx context.Context, f store.CSFilter, paged bool) (string,
 	}
 	if f.PendingImport {
 		conds = append(conds, "pending_import <> 0")
+	}
+	if f.PendingDelete {
+		conds = append(conds, "has_export = 2")
 	}
 	if f.PendingExport {
 		conds = append(conds, "has_export <> 0")

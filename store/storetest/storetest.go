@@ -782,6 +782,8 @@ func (s *suite) listCSFilters(t *testing.T, st store.Store) {
 			{"pending import of hr", store.CSFilter{Connector: "hr", PendingImport: true}, []string{"a"}},
 			{"pending export", store.CSFilter{PendingExport: true}, []string{"b", "e"}},
 			{"pending export of ad", store.CSFilter{Connector: "ad", PendingExport: true}, []string{"e"}},
+			{"pending delete", store.CSFilter{PendingDelete: true}, []string{"e"}},
+			{"pending delete of hr", store.CSFilter{Connector: "hr", PendingExport: true, PendingDelete: true}, nil},
 			{"joined", store.CSFilter{Joined: ptr(true)}, []string{"b", "c"}},
 			{"disjoined of hr", store.CSFilter{Connector: "hr", Joined: ptr(false)}, []string{"a", "d"}},
 			{"indexed attr and value", store.CSFilter{Connector: "hr", Attr: "dept", Value: "SALES"}, []string{"a", "b"}},

@@ -20,7 +20,7 @@ CREATE TABLE cs (
     dn_norm        TEXT NOT NULL,    -- strings.ToLower(dn)
     mv_id          TEXT,             -- NULL: disjoined
     pending_import INTEGER NOT NULL, -- idsync.ImportType
-    has_export     INTEGER NOT NULL, -- 1 when a pending export is staged
+    has_export     INTEGER NOT NULL, -- 1 when a pending export is staged, 2 when it is a delete
     import_gen     INTEGER NOT NULL,
     obsolete       INTEGER NOT NULL, -- 1 for an obsolete object (§3 step 2)
     data           BLOB NOT NULL
