@@ -134,11 +134,8 @@ type loader struct {
 	cfg  *Config
 	errs errorList
 
-	storeAt, cycleAt       string // where store and cycle were set
-	storeSet               bool
-	interval               bool
-	imp, syn, exp          string
-	impPos, synPos, expPos Pos
+	storeAt, cycleAt string // where store and cycle were set
+	storeSet         bool
 }
 
 var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

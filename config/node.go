@@ -209,21 +209,6 @@ func (m *mapping) str(key string) string {
 	return s
 }
 
-// required returns a non-empty string value, reporting it missing.
-func (m *mapping) required(key string) (string, bool) {
-	n := m.get(key)
-	if isNull(n) {
-		m.src.errorf(m.node, "%s: %s is required", m.what, key)
-		return "", false
-	}
-	s, _, ok := m.scalar(key)
-	if ok && strings.TrimSpace(s) == "" {
-		m.src.errorf(n, "%s: %s must not be empty", m.what, key)
-		return "", false
-	}
-	return s, ok
-}
-
 // boolean returns a boolean value, or def when absent.
 func (m *mapping) boolean(key string, def bool) bool {
 	n := m.get(key)

@@ -142,7 +142,7 @@ func safeDecode(n *yaml.Node, v any) (err error) {
 	return n.Decode(v)
 }
 
-var typeErrLine = regexp.MustCompile("^line (\\d+): (.*?)$")
+var typeErrLine = regexp.MustCompile(`^line (\d+): (.*?)$`)
 var typeErrValue = regexp.MustCompile("`([^`]*)`")
 
 // locate finds the node a yaml.v3 TypeError message ("line 3: cannot

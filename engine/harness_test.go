@@ -140,16 +140,6 @@ func (h *harness) update(sys, anchor, attr string, values ...string) {
 	}
 }
 
-func (h *harness) tx() store.Tx {
-	h.t.Helper()
-	tx, err := h.st.Begin(h.ctx, false)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { tx.Rollback() })
-	return tx
-}
-
 // rtx begins a read transaction that the caller must roll back (the
 // store's pool is small: helpers must not hold transactions).
 func (h *harness) rtx() store.Tx {

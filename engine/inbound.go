@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/expr"
@@ -323,14 +321,3 @@ func (p *syncPage) convertIn(ctx context.Context, mv *idsync.MVObject, def idsyn
 	}
 	return out, nil
 }
-
-// valuesText renders values for messages.
-func valuesText(vs []idsync.Value) string {
-	ss := make([]string, len(vs))
-	for i, v := range vs {
-		ss[i] = v.String()
-	}
-	return strings.Join(ss, "; ")
-}
-
-var _ = slices.Contains[[]string]

@@ -408,14 +408,6 @@ func builtins() []*funcDef {
 	}
 }
 
-// nth returns optional argument i, or the zero Value.
-func nth(a []idsync.Value, i int) idsync.Value {
-	if i < len(a) {
-		return a[i]
-	}
-	return idsync.Value{}
-}
-
 func argText(fn string, a []idsync.Value, i int) (string, error) {
 	return text(fn, a[i])
 }

@@ -299,15 +299,6 @@ func (a *app) openStore(ctx context.Context) (*config.Config, store.Store, error
 	return cfg, st, nil
 }
 
-// openEngine loads the configuration, opens the store and builds an engine.
-func (a *app) openEngine(ctx context.Context, progress func(engine.Progress)) (*engine.Engine, error) {
-	cfg, st, err := a.openStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return a.newEngine(ctx, cfg, st, progress)
-}
-
 func (a *app) newEngine(ctx context.Context, cfg *config.Config, st store.Store, progress func(engine.Progress)) (*engine.Engine, error) {
 	e, err := engine.New(ctx, engine.Options{
 		Store:    st,

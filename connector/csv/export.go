@@ -510,7 +510,8 @@ func (c *conn) OpenExport(ctx context.Context, opts connector.ExportOptions) (co
 	if err != nil {
 		return nil, fmt.Errorf("csv: create journal (is another export running?): %w", err)
 	}
-	if _, err := j.WriteString(journalHeader); err == nil {
+	_, err = j.WriteString(journalHeader)
+	if err == nil {
 		err = j.Sync()
 	}
 	if err == nil {

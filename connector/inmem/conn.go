@@ -289,7 +289,7 @@ func (c *conn) Children(ctx context.Context, parentDN string) ([]connector.Hiera
 	if parentDN == "" && len(s.partitions) > 0 {
 		out := make([]connector.HierarchyNode, 0, len(s.partitions))
 		for _, p := range s.partitions {
-			out = append(out, connector.HierarchyNode{Name: p.Name, DN: p.DN})
+			out = append(out, connector.HierarchyNode(p))
 		}
 		return out, nil
 	}
