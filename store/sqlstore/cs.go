@@ -372,6 +372,9 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	}
 	t.buf = buf
 	var ins []any
+	// Updates grouped by the set of columns that changed.
+	groups := map[uint32][][]any{}
+	var masks []uint32
 	for i, o := range objs {
 		blob := buf[offs[i]:offs[i+1]:offs[i+1]]
 		v := csState(o)
@@ -383,15 +386,28 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			continue
 		}
 		var mask uint32
-		args := make([]any, 0, csStateCols+2)
+		row := make([]any, 0, csStateCols+2)
 		for c := range v {
 			if !sameCol(old[c], v[c]) {
 				mask |= 1 << c
-				args = append(args, v[c])
+				row = append(row, v[c])
 			}
 		}
-		args = append(args, blob, o.ID)
-		if _, err := t.exec(ctx, csUpdateSQL(mask), args...); err != nil {
+		row = append(row, blob, o.ID)
+		if _, seen := groups[mask]; !seen {
+			masks = append(masks, mask)
+		}
+		groups[mask] = append(groups[mask], row)
+	}
+	for _, mask := range masks {
+		var cols []string
+		for c, name := range csStateNames {
+			if mask&(1<<c) != 0 {
+				cols = append(cols, name)
+			}
+		}
+		cols = append(cols, "data")
+		if err := updateRows(ctx, t, "cs", "id", cols, groups[mask]); err != nil {
 			if t.db.d.isConflict(err) {
 				return t.describeAnchorConflict(ctx, objs, err)
 			}
@@ -460,20 +476,6 @@ func sameCol(a, b any) bool {
 		return ok && x == y
 	}
 	return false
-}
-
-// csUpdateSQL returns the UPDATE that sets the columns in mask, and data.
-func csUpdateSQL(mask uint32) string {
-	var b strings.Builder
-	b.WriteString("UPDATE cs SET ")
-	for c, name := range csStateNames {
-		if mask&(1<<c) != 0 {
-			b.WriteString(name)
-			b.WriteString(" = ?, ")
-		}
-	}
-	b.WriteString("data = ? WHERE id = ?")
-	return b.String()
 }
 
 // describeAnchorConflict names the anchor another object holds, for a

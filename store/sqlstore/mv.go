@@ -151,6 +151,7 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 	}
 	t.buf = buf
 	var ins []any
+	var sameType, newType [][]any
 	for i, o := range objs {
 		blob := buf[offs[i]:offs[i+1]:offs[i+1]]
 		typ, ok := curType[o.ID]
@@ -158,14 +159,16 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 		case !ok:
 			ins = append(ins, o.ID, o.ObjectType, blob)
 		case typ == o.ObjectType:
-			if _, err := t.exec(ctx, `UPDATE mv SET data = ? WHERE id = ?`, blob, o.ID); err != nil {
-				return err
-			}
+			sameType = append(sameType, []any{blob, o.ID})
 		default:
-			if _, err := t.exec(ctx, `UPDATE mv SET object_type = ?, data = ? WHERE id = ?`, o.ObjectType, blob, o.ID); err != nil {
-				return err
-			}
+			newType = append(newType, []any{o.ObjectType, blob, o.ID})
 		}
+	}
+	if err := updateRows(ctx, t, "mv", "id", []string{"data"}, sameType); err != nil {
+		return err
+	}
+	if err := updateRows(ctx, t, "mv", "id", []string{"object_type", "data"}, newType); err != nil {
+		return err
 	}
 	if err := insertRows(ctx, t, `INSERT INTO mv (id, object_type, data) VALUES`, 3, "", ins); err != nil {
 		return err

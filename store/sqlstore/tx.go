@@ -223,3 +223,45 @@ func insertRows(ctx context.Context, t *tx, head string, cols int, tail string, 
 	}
 	return nil
 }
+
+// updateRows updates rows of table by key, setting cols from each row's
+// values (cols' values, then the key), in statements of up to 64 rows:
+//
+//	WITH v(k, c1, …) AS (VALUES (?, ?, …), …)
+//	UPDATE table SET c1 = v.c1, … FROM v WHERE table.key = v.k
+//
+// which both SQLite (3.33+) and PostgreSQL accept.
+func updateRows(ctx context.Context, t *tx, table, key string, cols []string, rows [][]any) error {
+	const batch = 64
+	width := len(cols) + 1
+	var set strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString(c + " = v." + c)
+	}
+	names := "k, " + strings.Join(cols, ", ")
+	row := "(" + placeholders(width) + ")"
+	stmt := func(n int) string {
+		return "WITH v(" + names + ") AS (VALUES " + row + strings.Repeat(", "+row, n-1) + ") UPDATE " + table +
+			" SET " + set.String() + " FROM v WHERE " + table + "." + key + " = v.k"
+	}
+	args := make([]any, 0, batch*width)
+	for len(rows) > 0 {
+		n := min(len(rows), batch)
+		if n < batch && n > 8 {
+			n = 8 // a few statement shapes only, so that they stay prepared
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r[len(r)-1])
+			args = append(args, r[:len(r)-1]...)
+		}
+		if _, err := t.exec(ctx, stmt(n), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
