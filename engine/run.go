@@ -56,7 +56,7 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 	clock, err := e.st.TryLock(ctx, "connector:"+cc.Name, store.LockOwner{ID: r.res.ID, Host: e.host, PID: e.pid, What: fmt.Sprintf("run %s of %s (%s)", profile, cc.Name, r.res.ID)})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return nil, &idsync.Error{Op: "run", Kind: idsync.KindConflict, Connector: cc.Name, Err: fmt.Errorf("another run of %s is in progress: %v", cc.Name, err)}
+			return nil, &idsync.Error{Op: "run", Kind: idsync.KindConflict, Connector: cc.Name, Err: fmt.Errorf("another run of %s is in progress: %w", cc.Name, err)}
 		}
 		return nil, fmt.Errorf("engine: take connector lock: %w", err)
 	}
