@@ -213,8 +213,12 @@ type CSObject struct {
 
 	// ImportGen is the generation of the last full import that saw this
 	// object; the engine uses it for deletion detection.
-	ImportGen int64     `json:"-"`
-	Updated   time.Time `json:"updated,omitzero"`
+	ImportGen int64 `json:"-"`
+	// Version counts the object's writes to the store: the store sets it
+	// (1 when created) and returns it, so that a writer can tell whether
+	// the object changed since it read it (optimistic concurrency).
+	Version int64     `json:"-"`
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // Joined reports whether the object is linked to an MV object.

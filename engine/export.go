@@ -98,6 +98,7 @@ type exporter struct {
 
 // sent is what one change carried, to reconcile with the result.
 type sent struct {
+	obj      *idsync.CSObject // as read
 	change   idsync.Change
 	pending  *idsync.PendingExport // as read
 	deferred []idsync.AttrMod      // reference values held for the second pass
@@ -129,7 +130,7 @@ func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 			if x.failed[o.ID] || o.PendingExport == nil {
 				continue
 			}
-			sn := sent{pending: o.PendingExport}
+			sn := sent{obj: o, pending: o.PendingExport}
 			sn.change = buildChange(o, caps)
 			if x.twoPass && pass == 1 {
 				sn.change.Mods, sn.deferred = splitRefs(sn.change.Mods)
@@ -204,9 +205,31 @@ func (x *exporter) record(ctx context.Context, batch []sent, results []connector
 	for i, b := range batch {
 		ids[i] = b.change.ID
 	}
-	cur, err := tx.CSByIDs(ctx, ids)
+	// The objects as read, unless a sync changed them meanwhile (their
+	// version moved on): those, and only those, are read again.
+	versions, err := tx.CSVersions(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("engine: record export results: %w", err)
+	}
+	cur := make(map[string]*idsync.CSObject, len(batch))
+	var stale []string
+	for _, b := range batch {
+		switch v, ok := versions[b.obj.ID]; {
+		case !ok: // deleted meanwhile
+		case v == b.obj.Version:
+			cur[b.obj.ID] = b.obj
+		default:
+			stale = append(stale, b.obj.ID)
+		}
+	}
+	if len(stale) > 0 {
+		fresh, err := tx.CSByIDs(ctx, stale)
+		if err != nil {
+			return fmt.Errorf("engine: record export results: %w", err)
+		}
+		for id, o := range fresh {
+			cur[id] = o
+		}
 	}
 	var puts []*idsync.CSObject
 	var dels []string

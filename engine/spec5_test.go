@@ -4,11 +4,13 @@ package engine_test
 // after export errors, and two-pass export of references.
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/engine"
 )
 
@@ -136,5 +138,85 @@ func TestSpec5_TwoPassReferences(t *testing.T) {
 	e, _ := h.sys["ad"].Get(h.csByID(ada.ID).Anchor)
 	if got := str(e.Attrs["manager"]); got != "CN=Alan Turing,OU=People,DC=x" {
 		t.Errorf("manager in the system = %q", got)
+	}
+}
+
+// hookSettings wraps a connector's settings so that a test runs hook
+// during the first export page, as another process would.
+type hookSettings struct {
+	connector.Config
+	hook func()
+}
+
+func (h hookSettings) Open(ctx context.Context, env connector.Env) (connector.Connector, error) {
+	c, err := h.Config.Open(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return hookConn{c, h.hook}, nil
+}
+
+type hookConn struct {
+	connector.Connector
+	hook func()
+}
+
+func (c hookConn) OpenExport(ctx context.Context, opts connector.ExportOptions) (connector.ExportSession, error) {
+	s, err := c.Connector.(connector.Exporter).OpenExport(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &hookSession{ExportSession: s, hook: c.hook}, nil
+}
+
+type hookSession struct {
+	connector.ExportSession
+	hook func()
+	done bool
+}
+
+func (s *hookSession) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
+	if !s.done {
+		s.done = true
+		s.hook()
+	}
+	return s.ExportSession.ExportPage(ctx, changes)
+}
+
+// §5: results of an export page never clobber a change a sync staged
+// while the page was being sent: the newer pending export is kept and
+// goes out with the next export.
+func TestSpec5_ExportKeepsChangeStagedMeanwhile(t *testing.T) {
+	h := newHarness(t, baseConfig)
+	o := provisioned(t, h)
+	h.update("hr", "1", "sn", "Byron")
+	h.runOK("hr", deltaImport, deltaSync)
+
+	ad := h.e.Config().Connector("ad")
+	inner := ad.Settings
+	ad.Settings = hookSettings{Config: inner, hook: func() {
+		// Meanwhile, in another process: HR changes again and a sync
+		// stages a newer change for the same object.
+		h.update("hr", "1", "sn", "King")
+		h.runOK("hr", deltaImport, deltaSync)
+	}}
+	h.runOK("ad", export)
+	ad.Settings = inner
+
+	e, _ := h.sys["ad"].Get(o.Anchor)
+	if got := str(e.Attrs["displayName"]); got != "Ada Byron" {
+		t.Fatalf("the system holds %q, want the change that was sent (Ada Byron)", got)
+	}
+	got := h.csByID(o.ID)
+	if got.PendingExport == nil || modsText(got.PendingExport.Mods) != "displayName replace Ada King" {
+		t.Fatalf("pending export after the export = %+v, want the newer change (Ada King) kept", got.PendingExport)
+	}
+	if got.ExportStatus == nil || str(got.ExportStatus["displayName"]) != "Ada Byron" {
+		t.Fatalf("export status = %v, want what was sent (Ada Byron)", got.ExportStatus)
+	}
+	h.runOK("ad", export)
+	e, _ = h.sys["ad"].Get(o.Anchor)
+	if got := str(e.Attrs["displayName"]); got != "Ada King" {
+		t.Fatalf("after the next export the system holds %q, want Ada King", got)
 	}
 }

@@ -92,6 +92,9 @@ type Tx interface {
 	GetCS(ctx context.Context, id string) (*idsync.CSObject, error)
 	// CSByIDs returns the CS objects with the given IDs that exist.
 	CSByIDs(ctx context.Context, ids []string) (map[string]*idsync.CSObject, error)
+	// CSVersions returns the Version of the CS objects with the given IDs
+	// that exist: a cheap check that objects read earlier are unchanged.
+	CSVersions(ctx context.Context, ids []string) (map[string]int64, error)
 	// CSByAnchors returns the CS objects of a connector with the given anchors.
 	CSByAnchors(ctx context.Context, connector string, anchors []idsync.Anchor) (map[idsync.Anchor]*idsync.CSObject, error)
 	// CSByDNs returns the CS objects (staging and placeholders) of a
@@ -115,7 +118,8 @@ type Tx interface {
 	FindCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error)
 	// PutCS inserts or replaces CS objects by ID. A second object with
 	// the anchor of another object of the same connector fails with
-	// ErrConflict.
+	// ErrConflict. Each write increments the stored Version (1 for a new
+	// object), and PutCS sets the objects' Version field to match.
 	PutCS(ctx context.Context, objs []*idsync.CSObject) error
 	// TouchCS sets the import generation of the given objects (an
 	// unchanged object seen by a full import).

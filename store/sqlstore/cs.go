@@ -11,7 +11,7 @@ import (
 	"github.com/idsync/idsync/store"
 )
 
-const csCols = `id, connector, object_type, kind, part, anchor, dn, mv_id, pending_import, import_gen, data`
+const csCols = `id, connector, object_type, kind, part, anchor, dn, mv_id, pending_import, import_gen, version, data`
 
 // scanCS reads a row of csCols.
 func scanCS(rows *sql.Rows) (*idsync.CSObject, error) {
@@ -21,7 +21,7 @@ func scanCS(rows *sql.Rows) (*idsync.CSObject, error) {
 		anchor, mvID sql.NullString
 		data         sql.RawBytes
 	)
-	if err := rows.Scan(&o.ID, &o.Connector, &o.ObjectType, &kind, &o.Partition, &anchor, &o.DN, &mvID, &pi, &o.ImportGen, &data); err != nil {
+	if err := rows.Scan(&o.ID, &o.Connector, &o.ObjectType, &kind, &o.Partition, &anchor, &o.DN, &mvID, &pi, &o.ImportGen, &o.Version, &data); err != nil {
 		return nil, err
 	}
 	o.Kind = idsync.ObjectKind(kind)
@@ -185,6 +185,23 @@ func (t *tx) LinksByMV(ctx context.Context, connector string, mvIDs []string) (m
 	return m, nil
 }
 
+func (t *tx) CSVersions(ctx context.Context, ids []string) (map[string]int64, error) {
+	m := make(map[string]int64, len(ids))
+	err := queryIn(ctx, t, `SELECT id, version FROM cs WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+		var id string
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return err
+		}
+		m[id] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get cs object versions: %w", err)
+	}
+	return m, nil
+}
+
 func (t *tx) CSByMV(ctx context.Context, mvIDs []string) (map[string][]*idsync.CSObject, error) {
 	m := make(map[string][]*idsync.CSObject, len(mvIDs))
 	err := queryIn(ctx, t, `SELECT `+csCols+` FROM cs WHERE mv_id IN (%s)`, nil, mvIDs, func(rows *sql.Rows) error {
@@ -340,13 +357,15 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	// only the columns that changed: SQLite then leaves alone every
 	// index none of whose columns changed, which is most of them.
 	cur := make(map[string][csStateCols]any, len(objs))
-	err = queryIn(ctx, t, `SELECT id, `+csStateList+` FROM cs WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
+	curVersion := make(map[string]int64, len(objs))
+	err = queryIn(ctx, t, `SELECT id, version, `+csStateList+` FROM cs WHERE id IN (%s)`, nil, ids, func(rows *sql.Rows) error {
 		var id string
+		var version int64
 		var v [csStateCols]any
-		ptrs := make([]any, csStateCols+1)
-		ptrs[0] = &id
+		ptrs := make([]any, csStateCols+2)
+		ptrs[0], ptrs[1] = &id, &version
 		for i := range v {
-			ptrs[i+1] = &v[i]
+			ptrs[i+2] = &v[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
@@ -357,6 +376,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			}
 		}
 		cur[id] = v
+		curVersion[id] = version
 		return nil
 	})
 	if err != nil {
@@ -407,7 +427,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			}
 		}
 		cols = append(cols, "data")
-		if err := updateRows(ctx, t, "cs", "id", cols, groups[mask]); err != nil {
+		if err := updateRows(ctx, t, "cs", "id", cols, "version = cs.version + 1", groups[mask]); err != nil {
 			if t.db.d.isConflict(err) {
 				return t.describeAnchorConflict(ctx, objs, err)
 			}
@@ -419,6 +439,10 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			return t.describeAnchorConflict(ctx, objs, err)
 		}
 		return err
+	}
+	// The callers' objects now match the stored rows.
+	for _, o := range objs {
+		o.Version = curVersion[o.ID] + 1
 	}
 	if len(ix.CS) == 0 {
 		return nil

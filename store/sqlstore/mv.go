@@ -164,10 +164,10 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 			newType = append(newType, []any{o.ObjectType, blob, o.ID})
 		}
 	}
-	if err := updateRows(ctx, t, "mv", "id", []string{"data"}, sameType); err != nil {
+	if err := updateRows(ctx, t, "mv", "id", []string{"data"}, "", sameType); err != nil {
 		return err
 	}
-	if err := updateRows(ctx, t, "mv", "id", []string{"object_type", "data"}, newType); err != nil {
+	if err := updateRows(ctx, t, "mv", "id", []string{"object_type", "data"}, "", newType); err != nil {
 		return err
 	}
 	if err := insertRows(ctx, t, `INSERT INTO mv (id, object_type, data) VALUES`, 3, "", ins); err != nil {

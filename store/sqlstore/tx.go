@@ -231,7 +231,10 @@ func insertRows(ctx context.Context, t *tx, head string, cols int, tail string, 
 //	UPDATE table SET c1 = v.c1, … FROM v WHERE table.key = v.k
 //
 // which both SQLite (3.33+) and PostgreSQL accept.
-func updateRows(ctx context.Context, t *tx, table, key string, cols []string, rows [][]any) error {
+//
+// extra, when not empty, is one more assignment for every row
+// ("version = cs.version + 1").
+func updateRows(ctx context.Context, t *tx, table, key string, cols []string, extra string, rows [][]any) error {
 	const batch = 64
 	width := len(cols) + 1
 	var set strings.Builder
@@ -240,6 +243,9 @@ func updateRows(ctx context.Context, t *tx, table, key string, cols []string, ro
 			set.WriteString(", ")
 		}
 		set.WriteString(c + " = v." + c)
+	}
+	if extra != "" {
+		set.WriteString(", " + extra)
 	}
 	names := "k, " + strings.Join(cols, ", ")
 	row := "(" + placeholders(width) + ")"

@@ -93,6 +93,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"CS/ByDNsPrefersTheNonObsoleteObject", s.csByDNsObsolete},
 		{"CS/ByMVGroupsLinkedObjects", s.csByMV},
 		{"CS/LinksByDNAndByMVMatchTheObjects", s.links},
+		{"CS/VersionCountsWrites", s.versions},
 		{"CS/FindByAnchorAndDNAlwaysWorks", s.findCSAnchorDN},
 		{"CS/FindByIndexedAttribute", s.findCSIndexed},
 		{"CS/FindByUndeclaredAttributeFails", s.findCSUndeclared},
@@ -510,6 +511,30 @@ func (s *suite) csByMV(t *testing.T, st store.Store) {
 			slices.Sort(got[k])
 		}
 		diff(t, "CSByMV", map[string][]string{"mv-1": {"cs-1", "cs-2"}, "mv-2": {"cs-3"}}, got)
+	})
+}
+
+func (s *suite) versions(t *testing.T, st store.Store) {
+	a := cs("cs-1", "hr", "h1", "CN=One")
+	b := cs("cs-2", "hr", "h2", "CN=Two")
+	putCS(t, st, a, b)
+	if a.Version != 1 || b.Version != 1 {
+		t.Fatalf("after the first put Version = %d, %d; want 1, 1", a.Version, b.Version)
+	}
+	a.PendingImport = idsync.ImportUpdate
+	putCS(t, st, a)
+	if a.Version != 2 {
+		t.Fatalf("after the second put Version = %d, want 2", a.Version)
+	}
+	read(t, st, func(ctx context.Context, tx store.Tx) {
+		m, err := tx.CSVersions(ctx, []string{"cs-1", "cs-2", "cs-none"})
+		must(t, "CSVersions", err)
+		diff(t, "CSVersions", map[string]int64{"cs-1": 2, "cs-2": 1}, m)
+		o, err := tx.GetCS(ctx, "cs-1")
+		must(t, "GetCS", err)
+		if o.Version != 2 {
+			t.Errorf("GetCS(cs-1).Version = %d, want 2", o.Version)
+		}
 	})
 }
 

@@ -23,6 +23,7 @@ CREATE TABLE cs (
     has_export     INTEGER NOT NULL, -- 1 when a pending export is staged, 2 when it is a delete
     import_gen     INTEGER NOT NULL,
     obsolete       INTEGER NOT NULL, -- 1 for an obsolete object (§3 step 2)
+    version        INTEGER NOT NULL DEFAULT 1, -- counts writes (CSObject.Version)
     data           BLOB NOT NULL
 );
 CREATE UNIQUE INDEX cs_anchor ON cs (connector, anchor) WHERE anchor IS NOT NULL;
