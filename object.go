@@ -221,6 +221,27 @@ type CSObject struct {
 	Updated time.Time `json:"updated,omitzero"`
 }
 
+// Clone returns a deep copy of o.
+func (o *CSObject) Clone() *CSObject {
+	c := *o
+	c.Attrs = o.Attrs.Clone()
+	c.ExportStatus = o.ExportStatus.Clone()
+	if o.PendingExport != nil {
+		pe := *o.PendingExport
+		pe.Mods = make([]AttrMod, len(o.PendingExport.Mods))
+		for i, m := range o.PendingExport.Mods {
+			m.Values = append([]Value(nil), m.Values...)
+			pe.Mods[i] = m
+		}
+		c.PendingExport = &pe
+	}
+	if o.ExportError != nil {
+		ee := *o.ExportError
+		c.ExportError = &ee
+	}
+	return &c
+}
+
 // Joined reports whether the object is linked to an MV object.
 func (o *CSObject) Joined() bool { return o.MVID != "" }
 

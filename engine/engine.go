@@ -117,9 +117,6 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 // Config returns the engine's configuration.
 func (e *Engine) Config() *config.Config { return e.cfg }
 
-// Store returns the engine's store.
-func (e *Engine) Store() store.Store { return e.st }
-
 // Profile returns the named run profile of a connector, or an
 // *idsync.Error of KindNotFound naming what exists.
 func (e *Engine) Profile(connectorName, profile string) (*config.Connector, *idsync.RunProfile, error) {

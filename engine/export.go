@@ -98,10 +98,9 @@ type exporter struct {
 
 // sent is what one change carried, to reconcile with the result.
 type sent struct {
-	obj      *idsync.CSObject // as read
+	obj      *idsync.CSObject // as read, with the pending export the change came from
 	change   idsync.Change
-	pending  *idsync.PendingExport // as read
-	deferred []idsync.AttrMod      // reference values held for the second pass
+	deferred []idsync.AttrMod // reference values held for the second pass
 }
 
 func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
@@ -130,7 +129,7 @@ func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 			if x.failed[o.ID] || o.PendingExport == nil {
 				continue
 			}
-			sn := sent{obj: o, pending: o.PendingExport}
+			sn := sent{obj: o}
 			sn.change = buildChange(o, caps)
 			if x.twoPass && pass == 1 {
 				sn.change.Mods, sn.deferred = splitRefs(sn.change.Mods)
@@ -245,7 +244,8 @@ func (x *exporter) record(ctx context.Context, batch []sent, results []connector
 			continue // removed meanwhile
 		}
 		// A sync may have staged a newer change meanwhile: keep it.
-		unchanged := o.PendingExport != nil && o.PendingExport.Op == b.pending.Op && modsEqual(o.PendingExport.Mods, b.pending.Mods) && o.PendingExport.NewDN == b.pending.NewDN
+		was := b.obj.PendingExport
+		unchanged := o.PendingExport != nil && o.PendingExport.Op == was.Op && modsEqual(o.PendingExport.Mods, was.Mods) && o.PendingExport.NewDN == was.NewDN
 		if res.Err != nil {
 			x.failed[o.ID] = true
 			ee := o.ExportError

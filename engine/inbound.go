@@ -59,7 +59,7 @@ func (rs *ruleSet) typeInfo(mvType string) *mvTypeInfo {
 // object's in-scope inbound rules, by precedence (§7.5), and records
 // lineage for every value that changed. It changes mv only when every
 // flow evaluated without error. It reports whether mv changed.
-func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, syncing *idsync.CSObject, isNew bool) (bool, error) {
+func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, isNew bool) (bool, error) {
 	ti := p.e.rules.typeInfo(mv.ObjectType)
 	n := len(ti.targets)
 	if cap(p.scratch) < n {

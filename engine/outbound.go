@@ -353,9 +353,7 @@ func (p *syncPage) exportFlow(ctx context.Context, mv *idsync.MVObject, o *idsyn
 	// §6.2: every export of the object re-sends unconfirmed values.
 	for _, name := range idsync.SortedNames(o.ExportStatus) {
 		if !slices.ContainsFunc(mods, func(m idsync.AttrMod) bool { return m.Name == name }) {
-			if _, flowed := target[name]; flowed || true {
-				mods = append(mods, idsync.AttrMod{Name: name, Op: idsync.AttrReplace, Values: o.ExportStatus[name]})
-			}
+			mods = append(mods, idsync.AttrMod{Name: name, Op: idsync.AttrReplace, Values: o.ExportStatus[name]})
 		}
 	}
 	pe := &idsync.PendingExport{Op: idsync.OpUpdate, Mods: mods}

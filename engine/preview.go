@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -46,12 +45,7 @@ func (e *Engine) Preview(ctx context.Context, connectorName, ref string) (*Previ
 		return nil, &idsync.Error{Op: "preview", Kind: idsync.KindNotFound, Connector: cc.Name, Object: ref, Err: errors.New("no such object in the connector space")}
 	}
 	// Keep a copy of the object as it is; the sync code changes its own.
-	var before idsync.CSObject
-	b, _ := json.Marshal(o)
-	_ = json.Unmarshal(b, &before)
-	before.ImportGen = o.ImportGen
-
-	pv := &Preview{Connector: cc.Name, Object: &before}
+	pv := &Preview{Connector: cc.Name, Object: o.Clone()}
 	r := &runState{e: e, cc: cc, res: &idsync.RunResult{ID: "preview", Connector: cc.Name}}
 	r.step = &idsync.StepResult{Type: idsync.StepFullSync}
 	p := newSyncPage(e, r, tx, &tracer{p: pv})

@@ -13,6 +13,7 @@ import (
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/expr"
+	"github.com/idsync/idsync/store"
 )
 
 // ruleSet is the compiled rule set, indexed for the sync loop.
@@ -155,10 +156,7 @@ func compileRules(cfg *config.Config) (*ruleSet, error) {
 }
 
 // indexes returns the attributes join rules look up by value.
-func (rs *ruleSet) indexes() (ix struct {
-	MV []string
-	CS map[string][]string
-}) {
+func (rs *ruleSet) indexes() (ix store.Indexes) {
 	mv := map[string]bool{}
 	cs := map[string]map[string]bool{}
 	for _, r := range rs.all {

@@ -357,7 +357,7 @@ func (p *syncPage) runMV(ctx context.Context, ids []string) error {
 		if mv == nil {
 			continue
 		}
-		if _, err := p.recompute(ctx, mv, nil, false); err != nil {
+		if _, err := p.recompute(ctx, mv, false); err != nil {
 			p.r.objErr(idsync.ObjectError{MVID: id, Type: "sync-error", Message: err.Error()})
 			continue
 		}
@@ -650,7 +650,7 @@ func (p *syncPage) inbound(ctx context.Context, o *idsync.CSObject) error {
 			return p.afterUnlink(ctx, mvID, o.Connector)
 		}
 		p.tr.decision("joined", o.LinkRule, o.MVID)
-		changed, err := p.recompute(ctx, mv, o, false)
+		changed, err := p.recompute(ctx, mv, false)
 		if err != nil {
 			p.syncErr(o, err)
 			return nil
@@ -748,7 +748,7 @@ func (p *syncPage) inbound(ctx context.Context, o *idsync.CSObject) error {
 		p.links[mv.ID] = nil
 	}
 	p.link(o, mv.ID, via)
-	changed, err := p.recompute(ctx, mv, o, isNew)
+	changed, err := p.recompute(ctx, mv, isNew)
 	if err != nil {
 		p.unlink(o)
 		if isNew {
@@ -843,7 +843,7 @@ func (p *syncPage) afterUnlink(ctx context.Context, mvID, fromConnector string) 
 		del = len(p.links[mvID]) == 0
 	}
 	if !del {
-		if _, err := p.recompute(ctx, mv, nil, false); err != nil {
+		if _, err := p.recompute(ctx, mv, false); err != nil {
 			p.r.objErr(idsync.ObjectError{MVID: mvID, Type: "sync-error", Message: err.Error()})
 		}
 		p.needOutbound(mvID)
