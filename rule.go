@@ -206,10 +206,45 @@ type SyncRule struct {
 	Scope        []ScopeGroup `json:"scope,omitempty"`
 	Join         []JoinGroup  `json:"join,omitempty"`
 	Flows        []Flow       `json:"flows,omitempty"`
+	// OperatorPrecedence selects how the rule's expressions bind their
+	// operators: "" or "left-to-right" (every operator the same priority, as
+	// the reference documents), or "conventional" (*, / before +, - before
+	// & before comparisons before && before ||), which rules imported from
+	// Entra Connect need to give the results they give there.
+	OperatorPrecedence string `json:"operatorPrecedence,omitempty"`
+	// Origin records where an imported rule came from; nil for rules
+	// written for idsync.
+	Origin *RuleOrigin `json:"origin,omitempty"`
 
 	// Source locates the rule's definition ("rules/hr.yaml:12") for errors.
 	Source string `json:"-"`
 }
+
+// Operator precedences of a rule's expressions (SyncRule.OperatorPrecedence).
+const (
+	PrecedenceLeftToRight  = "left-to-right"
+	PrecedenceConventional = "conventional"
+)
+
+// RuleOrigin says where an imported rule came from, so that its original
+// identity stays visible when idsync had to rename it.
+type RuleOrigin struct {
+	// System is the product the rule was imported from ("entra-connect").
+	System string `json:"system"`
+	// Name is the rule's name there (idsync names must be unique; the
+	// imported name may carry a suffix).
+	Name string `json:"name,omitempty"`
+	// ID is the rule's identifier there (a GUID for Entra Connect).
+	ID string `json:"id,omitempty"`
+	// Connector is the connector the rule named there (GUID or name).
+	Connector string `json:"connector,omitempty"`
+	// File is the file the rule was imported from.
+	File string `json:"file,omitempty"`
+}
+
+// OriginEntraConnect is RuleOrigin.System for rules imported from Entra
+// Connect (Azure AD Connect) Sync.
+const OriginEntraConnect = "entra-connect"
 
 // DNAttr is the flow target that computes an outbound object's DN.
 const DNAttr = "dn"

@@ -586,7 +586,9 @@ var (
 	ruleKeys = []string{
 		"name", "description", "immutableTag", "direction", "connector", "csObjectType", "mvObjectType",
 		"linkType", "precedence", "enabled", "passwordSync", "scope", "join", "flows",
+		"operatorPrecedence", "origin",
 	}
+	originKeys = []string{"system", "name", "id", "connector", "file"}
 	clauseKeys = []string{"attribute", "operator", "value"}
 	joinKeys   = []string{"source", "target", "caseSensitive"}
 	flowKeys   = []string{"target", "source", "constant", "expression", "applyOnce", "merge"}
@@ -646,6 +648,25 @@ func (l *loader) rule(s *source, n *yaml.Node) {
 	}
 	r.Disabled = !m.boolean("enabled", true)
 	r.PasswordSync = m.boolean("passwordSync", false)
+	if v, pn, present := m.scalar("operatorPrecedence"); present {
+		switch v {
+		case idsync.PrecedenceLeftToRight, idsync.PrecedenceConventional:
+			r.OperatorPrecedence = v
+		default:
+			s.errorf(pn, "%s: operatorPrecedence %q: want %s or %s", m.what, v, idsync.PrecedenceLeftToRight, idsync.PrecedenceConventional)
+		}
+	}
+	if m.has("origin") {
+		if om := s.mapping(m.get("origin"), m.what+": origin", originKeys...); om != nil {
+			r.Origin = &idsync.RuleOrigin{
+				System: om.str("system"), Name: om.str("name"), ID: om.str("id"),
+				Connector: om.str("connector"), File: om.str("file"),
+			}
+			if r.Origin.System == "" {
+				s.errorf(om.node, "%s: origin: system is required", m.what)
+			}
+		}
+	}
 
 	// Scope: a list of groups, each a list of clauses. A list of clauses
 	// directly under scope is refused: it is ambiguous.

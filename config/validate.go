@@ -308,6 +308,10 @@ func (v *validator) rules() {
 		switch {
 		case r.MVType == "":
 			v.errorf(v.at(r, ""), "%s: mvObjectType is required", what)
+		case r.MVType == "*" && r.Origin != nil && r.Origin.System == idsync.OriginEntraConnect:
+			// Entra Connect's "any object type" target (the
+			// ForeignSecurityPrincipal join rule): joins an object of any
+			// type; the engine supports it, flows are not checked.
 		case r.MVType == "*":
 			v.errorf(v.at(r, "mvObjectType"), "%s: mvObjectType \"*\" (any object type) is only supported in rules imported from Entra Connect; name a metaverse object type", what)
 		default:
@@ -483,7 +487,7 @@ func (v *validator) flows(r *idsync.SyncRule, what string, class *idsync.ObjectC
 				v.errorf(v.at(r, key+".value"), "%s: expression is required", fwhat)
 				break
 			}
-			prog, err := compile(f.Expression, params)
+			prog, err := compile(f.Expression, params, ExprPrecedence(r))
 			if err != nil {
 				p := v.at(r, key+".value")
 				msg := err.Error()
@@ -516,13 +520,22 @@ func (v *validator) flows(r *idsync.SyncRule, what string, class *idsync.ObjectC
 // compile compiles an expression with the given parameters; it turns a
 // panic in the compiler into an error so that one bad expression cannot
 // take the loader down.
-func compile(src string, params []string) (p *expr.Program, err error) {
+func compile(src string, params []string, prec expr.Precedence) (p *expr.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("the expression compiler failed: %v", r)
 		}
 	}()
-	return expr.Compile(src, &expr.Options{Params: params})
+	return expr.Compile(src, &expr.Options{Params: params, Precedence: prec})
+}
+
+// ExprPrecedence is the expression operator precedence of rule r
+// (SyncRule.OperatorPrecedence).
+func ExprPrecedence(r *idsync.SyncRule) expr.Precedence {
+	if r.OperatorPrecedence == idsync.PrecedenceConventional {
+		return expr.Conventional
+	}
+	return expr.LeftToRight
 }
 
 func (v *validator) cycle() {

@@ -88,10 +88,7 @@ func compileRules(cfg *config.Config) (*ruleSet, error) {
 		if cc == nil {
 			return nil, fmt.Errorf("engine: rule %q: unknown connector %q", r.Name, r.Connector)
 		}
-		params := map[string]string{"Connector.ID": cc.Name}
-		for k, v := range cc.Params {
-			params[k] = v
-		}
+		params := cc.RuleParams()
 		pnames := append([]string(nil), standardParams...)
 		for k := range cc.Params {
 			pnames = append(pnames, k)
@@ -112,7 +109,7 @@ func compileRules(cfg *config.Config) (*ruleSet, error) {
 			cf := compiledFlow{Flow: f}
 			switch f.Type {
 			case idsync.FlowExpression:
-				p, err := expr.Compile(f.Expression, &expr.Options{Params: pnames})
+				p, err := expr.Compile(f.Expression, &expr.Options{Params: pnames, Precedence: config.ExprPrecedence(r)})
 				if err != nil {
 					return nil, fmt.Errorf("engine: rule %q (%s) flow %d to %s: %w", r.Name, r.Source, fi+1, f.Target, err)
 				}

@@ -219,6 +219,7 @@ Start with: idsync quickstart`,
 		a.quickstartCmd(),
 		a.benchCmd(),
 		newExprCmd(),
+		a.rulesCmd(),
 	)
 	return root
 }
