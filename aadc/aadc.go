@@ -304,7 +304,6 @@ func finish(res *Result, rules []*rule, opts Options) {
 			r.Connector = to
 		} else {
 			r.Connector = normConnector(orig)
-			unmapped[r.Connector] = true
 		}
 		ok = append(ok, r)
 	}
@@ -320,6 +319,9 @@ func finish(res *Result, rules []*rule, opts Options) {
 		}
 		held[r.Precedence] = r
 		kept = append(kept, r)
+		if _, found := cmap[normConnector(r.Origin.Connector)]; !found {
+			unmapped[r.Connector] = true
+		}
 	}
 	// Names must be unique in idsync; Entra Connect repeats them across
 	// connectors. A repeated name gets its connector appended, then a
