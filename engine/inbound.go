@@ -77,7 +77,7 @@ func (p *syncPage) recompute(ctx context.Context, mv *idsync.MVObject, isNew boo
 			if r.MVType != mv.ObjectType {
 				continue
 			}
-			env := &attrEnv{attrs: cs.Attrs, imported: cs.Attrs, params: r.params}
+			env := &attrEnv{attrs: cs.Attrs, imported: cs.Attrs, params: r.params, dn: cs.DN}
 			for i := range r.flows {
 				f := &r.flows[i]
 				k, ok := ti.pos[f.Target]

@@ -381,9 +381,18 @@ type attrEnv struct {
 	attrs    idsync.Attrs
 	imported idsync.Attrs
 	params   map[string]string
+	// dn is the connector space object's DN, which inbound rules read as
+	// the attribute [dn] (as Entra Connect's do) unless the connector
+	// imports an attribute of that name.
+	dn string
 }
 
-func (e *attrEnv) Attr(name string) []idsync.Value     { return e.attrs[name] }
+func (e *attrEnv) Attr(name string) []idsync.Value {
+	if vs, ok := e.attrs[name]; ok || name != idsync.DNAttr || e.dn == "" {
+		return vs
+	}
+	return []idsync.Value{idsync.String(e.dn)}
+}
 func (e *attrEnv) Imported(name string) []idsync.Value { return e.imported[name] }
 func (e *attrEnv) Param(name string) (string, bool) {
 	v, ok := e.params[name]
@@ -406,7 +415,7 @@ var outcomeNames = [...]string{"value", "null", "ignore", "authoritative-null"}
 func (f *compiledFlow) eval(env *attrEnv) ([]idsync.Value, flowOutcome, error) {
 	switch f.Type {
 	case idsync.FlowDirect:
-		vs := env.attrs[f.Source]
+		vs := env.Attr(f.Source)
 		if len(vs) == 0 {
 			return nil, outNull, nil
 		}

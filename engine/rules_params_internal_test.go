@@ -7,6 +7,7 @@ import (
 	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/connector/inmem"
+	"github.com/idsync/idsync/expr"
 )
 
 // TestRuleParamsAndPrecedence: compiled rules resolve %Domain.*% and
@@ -63,5 +64,30 @@ rules:
 	vs, _, err := ltr.flows[0].eval(&attrEnv{attrs: attrs, params: ltr.params})
 	if err != nil || len(vs) != 1 || vs[0].String() != "21" {
 		t.Errorf("left to right 2 + 5 * 3 = %v, %v; want 21", vs, err)
+	}
+}
+
+// TestDNAttribute: inbound rules read the connector space object's DN as
+// [dn], in expressions and Direct flows, as Entra Connect's default rules
+// do ("In from AD - User Common" flows dn to distinguishedName); an
+// imported attribute named dn wins.
+func TestDNAttribute(t *testing.T) {
+	env := &attrEnv{attrs: idsync.Attrs{"cn": {idsync.String("x")}}, dn: "CN=x,DC=contoso,DC=com"}
+	direct := compiledFlow{Flow: idsync.Flow{Type: idsync.FlowDirect, Source: "dn", Target: "distinguishedName"}}
+	vs, _, err := direct.eval(env)
+	if err != nil || len(vs) != 1 || vs[0].String() != "CN=x,DC=contoso,DC=com" {
+		t.Errorf("Direct dn = %v, %v", vs, err)
+	}
+	p, err := expr.Compile(`DNComponent(CRef([dn]),1)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Eval(env)
+	if err != nil || len(res.Values) != 1 || res.Values[0].String() != "x" {
+		t.Errorf("DNComponent(CRef([dn]),1) = %v, %v", res.Values, err)
+	}
+	env.attrs["dn"] = []idsync.Value{idsync.String("imported")}
+	if vs := env.Attr("dn"); len(vs) != 1 || vs[0].String() != "imported" {
+		t.Errorf("Attr(dn) with an imported dn = %v", vs)
 	}
 }
