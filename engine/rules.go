@@ -59,6 +59,10 @@ type clause struct {
 type compiledFlow struct {
 	idsync.Flow
 	prog *expr.Program
+	// dropEmpty drops empty-text values from the expression's result: in
+	// Entra Connect's metaverse an empty string is no value (Left(NULL, n)
+	// is "" there, and flows nothing). Set for rules imported from it.
+	dropEmpty bool
 	// constant value as text; typed when it flows.
 	constant idsync.Value
 }
@@ -106,7 +110,7 @@ func compileRules(cfg *config.Config) (*ruleSet, error) {
 			cr.scope = append(cr.scope, cg)
 		}
 		for fi, f := range r.Flows {
-			cf := compiledFlow{Flow: f}
+			cf := compiledFlow{Flow: f, dropEmpty: r.Origin != nil && r.Origin.System == idsync.OriginEntraConnect}
 			switch f.Type {
 			case idsync.FlowExpression:
 				p, err := expr.Compile(f.Expression, &expr.Options{Params: pnames, Precedence: config.ExprPrecedence(r)})
@@ -433,8 +437,28 @@ func (f *compiledFlow) eval(env *attrEnv) ([]idsync.Value, flowOutcome, error) {
 	case expr.AuthoritativeNull:
 		return nil, outAuthNull, nil
 	}
-	if len(res.Values) == 0 {
+	vals := res.Values
+	if f.dropEmpty {
+		vals = dropEmptyText(vals)
+	}
+	if len(vals) == 0 {
 		return nil, outNull, nil
 	}
-	return res.Values, outValue, nil
+	return vals, outValue, nil
+}
+
+// dropEmptyText returns vs without its empty strings.
+func dropEmptyText(vs []idsync.Value) []idsync.Value {
+	for i, v := range vs {
+		if v.Type == idsync.TypeString && v.Str == "" {
+			out := append([]idsync.Value(nil), vs[:i]...)
+			for _, w := range vs[i+1:] {
+				if w.Type != idsync.TypeString || w.Str != "" {
+					out = append(out, w)
+				}
+			}
+			return out
+		}
+	}
+	return vs
 }

@@ -91,3 +91,28 @@ func TestDNAttribute(t *testing.T) {
 		t.Errorf("Attr(dn) with an imported dn = %v", vs)
 	}
 }
+
+// TestImportedEmptyText: an expression of a rule imported from Entra
+// Connect that yields empty text flows nothing (Left(Trim([info]),448) on
+// an object without info), as in the reference's metaverse; idsync's own
+// rules keep the empty string.
+func TestImportedEmptyText(t *testing.T) {
+	p, err := expr.Compile(`Left(Trim([info]),448)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &attrEnv{attrs: idsync.Attrs{}}
+	for _, tt := range []struct {
+		dropEmpty bool
+		want      flowOutcome
+	}{{true, outNull}, {false, outValue}} {
+		f := compiledFlow{Flow: idsync.Flow{Type: idsync.FlowExpression, Target: "info"}, prog: p, dropEmpty: tt.dropEmpty}
+		vs, out, err := f.eval(env)
+		if err != nil || out != tt.want {
+			t.Errorf("dropEmpty %v: %v %v %v, want outcome %v", tt.dropEmpty, vs, outcomeNames[out], err, outcomeNames[tt.want])
+		}
+	}
+	if got := dropEmptyText([]idsync.Value{idsync.String("a"), idsync.String(""), idsync.String("b")}); len(got) != 2 || got[1].Str != "b" {
+		t.Errorf("dropEmptyText = %v", got)
+	}
+}
