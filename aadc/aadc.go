@@ -148,16 +148,20 @@ func Import(files []File, opts Options) *Result {
 	var rules []*rule
 	for _, f := range files {
 		switch Detect(f.Data) {
-		case FormatXML:
-			rs, ps := parseXML(f.Name, f.Data)
-			rules = append(rules, rs...)
-			res.Problems = append(res.Problems, ps...)
-		case FormatDSC:
-			rs, ps := parseDSC(f.Name, f.Data)
-			rules = append(rules, rs...)
-			res.Problems = append(res.Problems, ps...)
-		case FormatPowerShell:
-			rs, ps := parsePowerShell(f.Name, f.Data)
+		case FormatXML, FormatDSC, FormatPowerShell:
+			var rs []*rule
+			var ps []Problem
+			switch Detect(f.Data) {
+			case FormatXML:
+				rs, ps = parseXML(f.Name, f.Data)
+			case FormatDSC:
+				rs, ps = parseDSC(f.Name, f.Data)
+			default:
+				rs, ps = parsePowerShell(f.Name, f.Data)
+			}
+			if len(rs) == 0 && len(ps) == 0 {
+				ps = []Problem{{File: f.Name, Msg: fmt.Sprintf("no sync rule in this %s file", Detect(f.Data))}}
+			}
 			rules = append(rules, rs...)
 			res.Problems = append(res.Problems, ps...)
 		case FormatMV:

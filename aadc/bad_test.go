@@ -1,6 +1,7 @@
 package aadc_test
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"os"
 	"strings"
 	"testing"
@@ -52,6 +53,10 @@ func TestBadInput(t *testing.T) {
 			[]string{"y.ps1", "line 1", `rule "R"`, "no Add-ADSyncRule"}, 0},
 		{"PowerShell expansion", "z.ps1", "New-ADSyncRule -Name \"Rule $env:COMPUTERNAME\" -Direction 'Inbound' -Precedence 5 -OutVariable syncRule\n",
 			[]string{"z.ps1", "line 1", "expands a variable"}, 0},
+		{"PowerShell without a rule", "c.ps1", "# New-ADSyncRule is only mentioned here\nGet-ADSyncRule\n",
+			[]string{"c.ps1", "no sync rule in this PowerShell file"}, 0},
+		{"DSC without a rule", "e.yml", "Items:\n  - Name: x\n    Direction: Inbound\n    ConnectorName: c\n    SourceObjectType: user\n    TargetObjectType: person\n    Precedence: 1\n    Ensure: Absent\n",
+			[]string{"e.yml", "Items[0].Ensure (line 8)", "Ensure: Absent"}, 0},
 		{"PowerShell unknown parameter", "w.ps1", "New-ADSyncRule -Name 'R' -Direction 'Inbound' -Precedence 5 -SourceObjectType 'user' -TargetObjectType 'person' -Connector 'c' -Frobnicate 'x' -OutVariable syncRule\n",
 			[]string{"w.ps1", "line 1", "unknown parameter -frobnicate"}, 0},
 	}
@@ -181,4 +186,51 @@ func render(res expr.Result, err error) string {
 		s = append(s, v.String())
 	}
 	return strings.Join(s, ";")
+}
+
+// TestPowerShellStyles: hand-written scripts use other constructs than the
+// editor's export — property assignments on New-Object, nested
+// New-ADSyncJoinCondition calls, here-strings, switches, pipes — and read
+// to the same model.
+func TestPowerShellStyles(t *testing.T) {
+	src := `Import-Module ADSync
+$connector = 'ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d'
+$scope1 = New-Object Microsoft.IdentityManagement.PowerShell.ObjectModel.ScopeCondition
+$scope1.Attribute = "employeeType"
+$scope1.ComparisonOperator = "ISIN"
+$scope1.ComparisonValue = "P;R"
+$rule = New-ADSyncRule -Name 'Custom - In from AD - It''s mine' -Identifier '11111111-2222-3333-4444-555555555555' ` + "`" + `
+   -Direction Inbound -Precedence 50 -SourceObjectType user -TargetObjectType person ` + "`" + `
+   -Connector $connector -LinkType StickyJoin -Disabled -EnablePasswordSync:$false
+Add-ADSyncScopeConditionGroup -SynchronizationRule $rule -ScopeConditions @($scope1)
+Add-ADSyncJoinConditionGroup -SynchronizationRule $rule -JoinConditions @(
+    New-ADSyncJoinCondition -CSAttribute employeeID -MVAttribute employeeID -CaseSensitive
+    New-ADSyncJoinCondition -CSAttribute sn -MVAttribute sn
+)
+Add-ADSyncAttributeFlowMapping -SynchronizationRule $rule -Destination extensionAttribute1 -FlowType Expression -ValueMergeType Update -Expression @'
+IIF(IsPresent([employeeType]), "x" & [employeeType], NULL)
+'@
+Add-ADSyncAttributeFlowMapping -SynchronizationRule $rule -Source @('employeeID') -Destination employeeID -FlowType Direct -ExecuteOnce
+$rule | Add-ADSyncRule
+`
+	res := aadc.Import([]aadc.File{{Name: "custom.ps1", Data: []byte(src)}}, aadc.Options{ConnectorMap: map[string]string{adGUID: "ad"}})
+	if len(res.Problems) != 0 || len(res.Rules) != 1 {
+		t.Fatalf("problems %v, %d rules", res.Problems, len(res.Rules))
+	}
+	got := res.Rules[0]
+	want := &idsync.SyncRule{
+		Name: "Custom - In from AD - It's mine", Direction: idsync.Inbound, Connector: "ad", CSType: "user", MVType: "person",
+		LinkType: idsync.LinkStickyJoin, Precedence: 50, Disabled: true, OperatorPrecedence: idsync.PrecedenceConventional,
+		Scope: []idsync.ScopeGroup{{{Attr: "employeeType", Op: idsync.ScopeIsIn, Value: "P;R"}}},
+		Join:  []idsync.JoinGroup{{{Source: "employeeID", Target: "employeeID", CaseSensitive: true}, {Source: "sn", Target: "sn"}}},
+		Flows: []idsync.Flow{
+			{Target: "extensionAttribute1", Type: idsync.FlowExpression, Expression: `IIF(IsPresent([employeeType]), "x" & [employeeType], NULL)`},
+			{Target: "employeeID", Type: idsync.FlowDirect, Source: "employeeID", ApplyOnce: true},
+		},
+		Origin: &idsync.RuleOrigin{System: idsync.OriginEntraConnect, Name: "Custom - In from AD - It's mine", ID: "11111111-2222-3333-4444-555555555555",
+			Connector: "ae4db4cc-b16b-4eb2-acf5-837ca84e4d7d", File: "custom.ps1"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rule (-want +got):\n%s", diff)
+	}
 }

@@ -43,7 +43,6 @@ type psLexer struct {
 	src   []rune
 	pos   int
 	line  int
-	depth int // parentheses: newlines inside do not end a statement
 }
 
 func (l *psLexer) peekc(o int) rune {
@@ -74,11 +73,11 @@ func (l *psLexer) next() (psToken, error) {
 				l.line++
 			}
 		case c == '\n':
+			// A newline ends a statement, and inside @(...) a nested
+			// command or an element.
 			l.pos++
 			l.line++
-			if l.depth == 0 {
-				return psToken{kind: psEnd, line: l.line - 1}, nil
-			}
+			return psToken{kind: psEnd, line: l.line - 1}, nil
 		case c == ';':
 			l.pos++
 			return psToken{kind: psEnd, line: l.line}, nil
@@ -128,19 +127,14 @@ func (l *psLexer) token() (psToken, error) {
 	switch {
 	case c == '@' && l.peekc(1) == '(':
 		l.pos += 2
-		l.depth++
 		return psToken{kind: psLParen, line: line, array: true}, nil
 	case c == '@' && (l.peekc(1) == '\'' || l.peekc(1) == '"'):
 		return l.hereString()
 	case c == '(':
 		l.pos++
-		l.depth++
 		return psToken{kind: psLParen, line: line}, nil
 	case c == ')':
 		l.pos++
-		if l.depth > 0 {
-			l.depth--
-		}
 		return psToken{kind: psRParen, line: line}, nil
 	case c == ',':
 		l.pos++
@@ -390,7 +384,6 @@ func parsePowerShell(file string, data []byte) ([]*rule, []Problem) {
 		if err != nil {
 			fail(line, "%v", err)
 			// Skip to the end of the statement.
-			p.lx.depth = 0
 			for p.tok.kind != psEnd && p.tok.kind != psEOF {
 				if err := p.advance(); err != nil {
 					return nil, probs
@@ -671,6 +664,9 @@ func (v psValue) text() string {
 }
 
 func (v psValue) strings() []string {
+	if !v.isList && !v.isStr && v.bool == nil {
+		return nil // absent, $null or an object
+	}
 	if v.isList {
 		var out []string
 		for _, x := range v.list {

@@ -52,6 +52,7 @@ func parseTree(data []byte) (*xnode, error) {
 	d.Strict = true
 	var stack []*xnode
 	var root *xnode
+	line, counted := 1, int64(0) // line numbers, counted incrementally
 	for {
 		off := d.InputOffset()
 		tok, err := d.Token()
@@ -63,7 +64,11 @@ func parseTree(data []byte) (*xnode, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			n := &xnode{name: t.Name.Local, attrs: map[string]string{}, line: 1 + bytes.Count(data[:off], []byte("\n"))}
+			if off > counted && off <= int64(len(data)) {
+				line += bytes.Count(data[counted:off], []byte("\n"))
+				counted = off
+			}
+			n := &xnode{name: t.Name.Local, attrs: map[string]string{}, line: line}
 			for _, a := range t.Attr {
 				n.attrs[a.Name.Local] = a.Value
 			}
