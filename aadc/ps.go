@@ -40,9 +40,9 @@ type psToken struct {
 }
 
 type psLexer struct {
-	src   []rune
-	pos   int
-	line  int
+	src  []rune
+	pos  int
+	line int
 }
 
 func (l *psLexer) peekc(o int) rune {
