@@ -203,7 +203,15 @@ func (v *validator) matching(c *Connector, what string) {
 	if mt == nil {
 		return
 	}
-	at := func(key string) Pos { return v.at(c, "matching."+key) }
+	at := func(key string) Pos {
+		if key == "" {
+			return v.at(c, "matching")
+		}
+		if p, ok := v.c.pos.get(c, "matching."+key); ok {
+			return p
+		}
+		return v.at(c, "matching")
+	}
 	what += ": matching"
 	if !c.Capabilities.Export {
 		v.errorf(at(""), "%s: the connector cannot export, so nothing is ever provisioned into it to match", what)
