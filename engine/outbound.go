@@ -95,9 +95,12 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 			if len(inScope) == 0 {
 				continue
 			}
-			o, rule, err := p.outboundJoin(ctx, mv, conn, inScope)
+			o, rule, failed, err := p.outboundJoin(ctx, mv, conn, inScope)
 			if err != nil {
 				return err
+			}
+			if failed {
+				continue // an ambiguous join is an error, never a new object
 			}
 			if o != nil {
 				p.link(o, mv.ID, rule)
@@ -208,8 +211,10 @@ func (p *syncPage) mvMemberOf(mv *idsync.MVObject) memberOfFunc {
 }
 
 // outboundJoin looks for a disjoined CS object in conn that an in-scope
-// outbound rule's join conditions match (§7.3).
-func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn string, inScope []*compiledRule) (*idsync.CSObject, *compiledRule, error) {
+// outbound rule's join conditions match (§7.3). failed reports an error
+// recorded on the object (two rules with join rules, an ambiguous join):
+// then nothing may be provisioned either.
+func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn string, inScope []*compiledRule) (_ *idsync.CSObject, _ *compiledRule, failed bool, _ error) {
 	var jr []*compiledRule
 	for _, r := range inScope {
 		if r.hasJoin {
@@ -217,11 +222,11 @@ func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn s
 		}
 	}
 	if len(jr) == 0 {
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
 	if len(jr) > 1 {
 		p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: jr[0].Name, Type: "two-join-rules", Message: fmt.Sprintf("%d in-scope outbound rules of %s have join rules: at most one may apply", len(jr), conn)})
-		return nil, nil, nil
+		return nil, nil, true, nil
 	}
 	r := jr[0]
 	for gi, g := range r.Join {
@@ -236,7 +241,7 @@ func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn s
 				}
 				found, err := p.findCS(ctx, csFindKey{conn, cond.Target, s, cond.CaseSensitive})
 				if err != nil {
-					return nil, nil, fmt.Errorf("engine: outbound join lookup: %w", err)
+					return nil, nil, false, fmt.Errorf("engine: outbound join lookup: %w", err)
 				}
 				for _, o := range found {
 					ids = append(ids, o.ID)
@@ -263,14 +268,15 @@ func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn s
 			}
 		}
 		if len(free) > 1 {
-			p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: r.Name, Type: "ambiguous-join", Message: fmt.Sprintf("outbound join group %d matches %d objects in %s", gi+1, len(free), conn)})
-			return nil, nil, nil
+			p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: r.Name, Type: "ambiguous-join", Message: fmt.Sprintf("outbound join group %d matches %d objects in %s: an ambiguous join is never guessed, and nothing is provisioned", gi+1, len(free), conn)})
+			p.tr.outbound(OutboundTrace{Connector: conn, Rule: r.Name, Action: "error", Detail: fmt.Sprintf("ambiguous join: group %d matches %d objects (%s)", gi+1, len(free), dnList(free))})
+			return nil, nil, true, nil
 		}
 		if len(free) == 1 {
-			return free[0], r, nil
+			return free[0], r, false, nil
 		}
 	}
-	return nil, nil, nil
+	return nil, nil, false, nil
 }
 
 // provision creates an export object in conn for mv (§4.2).

@@ -58,7 +58,8 @@ type OutboundTrace struct {
 	// Action is "provision", "join", "update", "rename", "deprovision",
 	// "disconnect", "none", or for matching (§12) "hard-match",
 	// "soft-match", "match-conflict" (a candidate not taken: the add that
-	// follows fails at export) or "match-ambiguous".
+	// follows fails at export) or "match-ambiguous"; "error" for an
+	// ambiguous outbound join.
 	Action string `json:"action"`
 	// Detail explains a matching decision: the attribute and value that
 	// matched, or why a candidate was not taken.
