@@ -621,3 +621,38 @@ func TestSpec12_NoMatchingBlock(t *testing.T) {
 		t.Errorf("aad holds %d objects, want 2", len(h.sys["aad"].All()))
 	}
 }
+
+// §12 uniqueness within one export: two new source users with one UPN
+// (and no cloud object to match) — the first is created, the second
+// refused with AttributeValueMustBeUnique, never a duplicate. A
+// security identifier already held in the target is refused alike.
+func TestSpec12_UniqueWithinExportAndSID(t *testing.T) {
+	h := matchHarness(t, defaultMatching)
+	onPrem(h, "G1", "ada@contoso.com", "", "")
+	onPrem(h, "G2", "ADA@contoso.com", "", "")
+	cloud(h, "user", "c9", map[string]string{"immutableId": "OTHER", "userPrincipalName": "x@contoso.com", "onPremisesSecurityIdentifier": "S-1-5-21-7"})
+	onPrem(h, "G3", "bob@contoso.com", "bob@contoso.com", "S-1-5-21-7")
+	_, exp := h.matchCycle()
+	if exp.Counters.ExportAdds != 1 || exp.Counters.ExportErrors != 2 {
+		t.Fatalf("export adds %d errors %d, want 1 and 2 (%v)", exp.Counters.ExportAdds, exp.Counters.ExportErrors, exp.Errors)
+	}
+	h.wantOne("userPrincipalName", "ada@contoso.com")
+	var refused []string
+	for _, guid := range []string{"G1", "G2"} {
+		mv := h.mustMV("sourceAnchor", guid)
+		for _, o := range h.csObjs("aad") {
+			if o.MVID == mv.ID && o.ExportError != nil {
+				refused = append(refused, guid)
+				if !strings.Contains(o.ExportError.Message, "AttributeConflictName=UserPrincipalName ") || !strings.Contains(o.ExportError.Message, "also written to") {
+					t.Errorf("%s: export error %q", guid, o.ExportError.Message)
+				}
+			}
+		}
+	}
+	if len(refused) != 1 {
+		t.Errorf("refused %v, want exactly one of G1, G2", refused)
+	}
+	if ee := h.exportErr("G3"); !strings.Contains(ee.Message, "AttributeConflictName=OnPremiseSecurityIdentifier AttributeConflictValues=S-1-5-21-7") {
+		t.Errorf("G3: export error %q", ee.Message)
+	}
+}
