@@ -252,7 +252,7 @@ func (p *syncPage) prefetchOutbound(ctx context.Context) error {
 				if r.MVType != mv.ObjectType && r.MVType != "*" {
 					continue
 				}
-				if in, _ := r.inScope(mv.Attrs, p.mvMemberOf(mv)); in {
+				if in, _ := p.outboundScope(mv, r); in {
 					inScope = append(inScope, r)
 				}
 			}

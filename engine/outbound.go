@@ -76,7 +76,7 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 				continue
 			}
 			applicable = append(applicable, r)
-			in, detail := r.inScope(mv.Attrs, p.mvMemberOf(mv))
+			in, detail := p.outboundScope(mv, r)
 			p.tr.scope(r, in, detail)
 			if in {
 				inScope = append(inScope, r)
@@ -650,4 +650,26 @@ func (p *syncPage) rematch(ctx context.Context, mv *idsync.MVObject, o *idsync.C
 	}
 	outcome, err := p.match(ctx, mv, o.Connector, m, rule, rules, target, o)
 	return outcome == matchTaken, err
+}
+
+// outboundScope evaluates an outbound rule's scope on mv once per page
+// (the outbound prefetch and outboundMV both ask).
+func (p *syncPage) outboundScope(mv *idsync.MVObject, r *compiledRule) (bool, string) {
+	k := outScopeKey{mv.ID, r}
+	if res, ok := p.outScope[k]; ok {
+		return res.in, res.detail
+	}
+	in, detail := r.inScope(mv.Attrs, p.mvMemberOf(mv))
+	p.outScope[k] = outScopeResult{in, detail}
+	return in, detail
+}
+
+type outScopeKey struct {
+	mvID string
+	rule *compiledRule
+}
+
+type outScopeResult struct {
+	in     bool
+	detail string
 }

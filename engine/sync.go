@@ -123,6 +123,8 @@ type syncPage struct {
 	// csFound caches value lookups in connector spaces (outbound join
 	// and matching), prefetched per page.
 	csFound map[csFindKey][]string
+	// outScope caches outbound scoping results per MV object and rule.
+	outScope map[outScopeKey]outScopeResult
 
 	unresolved []string
 	fixup      bool
@@ -144,7 +146,7 @@ func newSyncPage(e *Engine, r *runState, tx store.Tx, tr *tracer) *syncPage {
 		found: map[joinKey][]string{}, newIdx: map[joinKey][]string{},
 		dns: map[string]map[string]*idsync.CSObject{}, scopeCache: map[string][]*compiledRule{},
 		refs: map[string]map[string]*store.Link{}, mvLinks: map[string][]store.Link{},
-		csFound: map[csFindKey][]string{},
+		csFound: map[csFindKey][]string{}, outScope: map[outScopeKey]outScopeResult{},
 	}
 }
 
