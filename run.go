@@ -98,6 +98,12 @@ type Counters struct {
 	Deprovisioned      int `json:"deprovisioned"`
 	Renames            int `json:"provisionedRenames"`
 	DisconnectedExport int `json:"deprovisionedDisconnects"`
+	// matching (§12): existing target objects taken over instead of
+	// provisioned, and candidates that were not taken (a blocking
+	// switch, a privileged role, another immutable ID, joined elsewhere).
+	HardMatches    int `json:"hardMatches"`
+	SoftMatches    int `json:"softMatches"`
+	MatchConflicts int `json:"matchConflicts"`
 	// export
 	ExportAdds    int `json:"exportAdds"`
 	ExportUpdates int `json:"exportUpdates"`
@@ -129,6 +135,9 @@ func (c *Counters) Add(o Counters) {
 	c.Deprovisioned += o.Deprovisioned
 	c.Renames += o.Renames
 	c.DisconnectedExport += o.DisconnectedExport
+	c.HardMatches += o.HardMatches
+	c.SoftMatches += o.SoftMatches
+	c.MatchConflicts += o.MatchConflicts
 	c.ExportAdds += o.ExportAdds
 	c.ExportUpdates += o.ExportUpdates
 	c.ExportRenames += o.ExportRenames

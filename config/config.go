@@ -71,6 +71,9 @@ type Connector struct {
 	// Params are rule parameters (Domain.FQDN, Connector.ID, ...) and
 	// custom values usable as %Name% in expressions and scoping values.
 	Params map[string]string
+	// Matching, when set, takes over existing objects when provisioning
+	// into this connector (§12 hard and soft match).
+	Matching *Matching
 	// Profiles by name.
 	Profiles map[string]*idsync.RunProfile
 	// ProfileOrder lists profile names in declaration order.

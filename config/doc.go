@@ -34,6 +34,8 @@
 //	    deletionThreshold: 500       # default 500; none (or -1) disables
 //	    pageSize: 1000               # default 1000
 //	    params: {Domain.FQDN: contoso.com}  # %Name% in rules; Connector.ID defaults to the name
+//	    matching:                    # take over existing target objects (§12); see Matching
+//	      {immutableIdAttribute: immutableId, privilegedAttribute: adminRoles, blockSoftMatch: false}
 //	    profiles:                    # default: one profile per step type (delta-import only
 //	      full-import: [full-import] #   when the connector can import deltas)
 //	      delta: [{type: delta-import, partition: "DC=contoso,DC=com", pageSize: 500}, Delta Synchronization]

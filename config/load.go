@@ -365,7 +365,7 @@ func mvKey(i int) string { return "classes." + strconv.Itoa(i) }
 
 var connectorKeys = []string{
 	"name", "type", "settings", "capabilities", "objectTypes", "attributes", "partitions",
-	"deprovision", "deletionThreshold", "pageSize", "params", "profiles",
+	"deprovision", "deletionThreshold", "pageSize", "params", "profiles", "matching",
 }
 
 func (l *loader) connector(s *source, n *yaml.Node) {
@@ -465,6 +465,10 @@ func (l *loader) connector(s *source, n *yaml.Node) {
 		if decodeInto(s, cn, &caps, m.what+": capabilities") {
 			c.Capabilities = caps
 		}
+	}
+
+	if mn := m.get("matching"); !isNull(mn) {
+		c.Matching = l.matching(s, c, mn, m.what)
 	}
 
 	// Profiles.

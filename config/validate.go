@@ -197,6 +197,7 @@ func (v *validator) connectors() {
 		if c.PageSize < 0 {
 			v.errorf(v.at(c, "pageSize"), "%s: pageSize must be positive", what)
 		}
+		v.matching(c, what)
 		names := slices.Clone(c.ProfileOrder)
 		for name := range c.Profiles {
 			if !slices.Contains(names, name) {

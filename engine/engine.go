@@ -108,7 +108,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.rules = rs
-	if err := e.st.SetIndexes(ctx, rs.indexes()); err != nil {
+	if err := e.st.SetIndexes(ctx, withMatchIndexes(rs.indexes(), opts.Config)); err != nil {
 		return nil, fmt.Errorf("engine: declare indexes: %w", err)
 	}
 	return e, nil

@@ -116,11 +116,12 @@ func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 			return fmt.Errorf("engine: export page: %w", err)
 		}
 		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: cn, PendingExport: true, After: after, Limit: s.PageSize})
-		tx.Rollback()
 		if err != nil {
+			tx.Rollback()
 			return fmt.Errorf("engine: export page: %w", err)
 		}
 		if len(objs) == 0 {
+			tx.Rollback()
 			return nil
 		}
 		after = objs[len(objs)-1].ID
@@ -139,16 +140,31 @@ func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 			}
 			batch = append(batch, sn)
 		}
+		// §12: a change that would give a target object a value another
+		// object holds is never sent.
+		refused, err := x.uniqueness(ctx, tx, batch)
+		tx.Rollback()
+		if err != nil {
+			return err
+		}
 		if len(batch) == 0 {
 			continue
 		}
-		changes := make([]idsync.Change, len(batch))
+		changes := make([]idsync.Change, 0, len(batch))
 		for i := range batch {
-			changes[i] = batch[i].change
+			if _, ok := refused[batch[i].change.ID]; !ok {
+				changes = append(changes, batch[i].change)
+			}
 		}
-		results, err := x.sess.ExportPage(ctx, changes)
-		if err != nil {
-			return classify(fmt.Errorf("export page to %s: %w", cn, err))
+		var results []connector.ExportResult
+		if len(changes) > 0 {
+			results, err = x.sess.ExportPage(ctx, changes)
+			if err != nil {
+				return classify(fmt.Errorf("export page to %s: %w", cn, err))
+			}
+		}
+		for _, res := range refused {
+			results = append(results, res)
 		}
 		if err := x.record(ctx, batch, results); err != nil {
 			return err

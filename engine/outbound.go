@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/connector"
+	"github.com/idsync/idsync/store"
 )
 
 // runOutbound runs the outbound rules for every MV object of the page
@@ -43,6 +44,9 @@ func (p *syncPage) runOutbound(ctx context.Context) error {
 			p.mvLinks[id] = got[id]
 		}
 	}
+	if err := p.prefetchOutbound(ctx); err != nil {
+		return err
+	}
 	for i := 0; i < len(p.outbound); i++ {
 		id := p.outbound[i]
 		mv := p.mv[id]
@@ -72,7 +76,7 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 				continue
 			}
 			applicable = append(applicable, r)
-			in, detail := r.inScope(mv.Attrs, p.mvMemberOf(mv))
+			in, detail := p.outboundScope(mv, r)
 			p.tr.scope(r, in, detail)
 			if in {
 				inScope = append(inScope, r)
@@ -91,9 +95,12 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 			if len(inScope) == 0 {
 				continue
 			}
-			o, rule, err := p.outboundJoin(ctx, mv, conn, inScope)
+			o, rule, failed, err := p.outboundJoin(ctx, mv, conn, inScope)
 			if err != nil {
 				return err
+			}
+			if failed {
+				continue // an ambiguous join is an error, never a new object
 			}
 			if o != nil {
 				p.link(o, mv.ID, rule)
@@ -119,6 +126,7 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 			}
 			continue
 		}
+		m := p.matching(conn)
 		for _, o := range linked {
 			rs := rulesFor(inScope, o.ObjectType)
 			if len(rs) == 0 {
@@ -132,6 +140,16 @@ func (p *syncPage) outboundMV(ctx context.Context, mv *idsync.MVObject) error {
 				}
 				p.deprovision(o, o.LinkRule)
 				continue
+			}
+			if m != nil && unexportedAdd(o) {
+				// never created in the target: still a new object (§12)
+				taken, err := p.rematch(ctx, mv, o, m, rs)
+				if err != nil {
+					return err
+				}
+				if taken {
+					continue
+				}
 			}
 			if err := p.exportFlow(ctx, mv, o, rs); err != nil {
 				return err
@@ -193,8 +211,10 @@ func (p *syncPage) mvMemberOf(mv *idsync.MVObject) memberOfFunc {
 }
 
 // outboundJoin looks for a disjoined CS object in conn that an in-scope
-// outbound rule's join conditions match (§7.3).
-func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn string, inScope []*compiledRule) (*idsync.CSObject, *compiledRule, error) {
+// outbound rule's join conditions match (§7.3). failed reports an error
+// recorded on the object (two rules with join rules, an ambiguous join):
+// then nothing may be provisioned either.
+func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn string, inScope []*compiledRule) (_ *idsync.CSObject, _ *compiledRule, failed bool, _ error) {
 	var jr []*compiledRule
 	for _, r := range inScope {
 		if r.hasJoin {
@@ -202,32 +222,30 @@ func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn s
 		}
 	}
 	if len(jr) == 0 {
-		return nil, nil, nil
+		return nil, nil, false, nil
 	}
 	if len(jr) > 1 {
 		p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: jr[0].Name, Type: "two-join-rules", Message: fmt.Sprintf("%d in-scope outbound rules of %s have join rules: at most one may apply", len(jr), conn)})
-		return nil, nil, nil
+		return nil, nil, true, nil
 	}
 	r := jr[0]
 	for gi, g := range r.Join {
 		var cands []string
 		first := true
 		for _, cond := range g {
-			var vals []string
+			var ids []string
 			for _, v := range mv.Attrs[cond.Source] {
 				s := v.String()
 				if !cond.CaseSensitive {
-					s = strings.ToLower(s)
+					s = store.FoldValue(s)
 				}
-				vals = append(vals, s)
-			}
-			got, err := p.tx.FindCS(ctx, conn, cond.Target, vals, cond.CaseSensitive)
-			if err != nil {
-				return nil, nil, fmt.Errorf("engine: outbound join lookup: %w", err)
-			}
-			var ids []string
-			for _, s := range vals {
-				ids = append(ids, got[s]...)
+				found, err := p.findCS(ctx, csFindKey{conn, cond.Target, s, cond.CaseSensitive})
+				if err != nil {
+					return nil, nil, false, fmt.Errorf("engine: outbound join lookup: %w", err)
+				}
+				for _, o := range found {
+					ids = append(ids, o.ID)
+				}
 			}
 			ids = dedupe(ids)
 			if first {
@@ -239,38 +257,41 @@ func (p *syncPage) outboundJoin(ctx context.Context, mv *idsync.MVObject, conn s
 		if len(cands) == 0 {
 			continue
 		}
-		objs, err := p.tx.CSByIDs(ctx, cands)
-		if err != nil {
-			return nil, nil, fmt.Errorf("engine: outbound join lookup: %w", err)
-		}
 		var free []*idsync.CSObject
 		for _, id := range cands {
-			o := objs[id]
+			o := p.cs[id]
 			if o == nil {
 				continue
 			}
-			o = p.addCS(o)
 			if o.MVID == "" && o.Kind == idsync.KindStaging && (o.ObjectType == r.CSType || r.CSType == "*") && !p.delCS[o.ID] {
 				free = append(free, o)
 			}
 		}
 		if len(free) > 1 {
-			p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: r.Name, Type: "ambiguous-join", Message: fmt.Sprintf("outbound join group %d matches %d objects in %s", gi+1, len(free), conn)})
-			return nil, nil, nil
+			p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: r.Name, Type: "ambiguous-join", Message: fmt.Sprintf("outbound join group %d matches %d objects in %s: an ambiguous join is never guessed, and nothing is provisioned", gi+1, len(free), conn)})
+			p.tr.outbound(OutboundTrace{Connector: conn, Rule: r.Name, Action: "error", Detail: fmt.Sprintf("ambiguous join: group %d matches %d objects (%s)", gi+1, len(free), dnList(free))})
+			return nil, nil, true, nil
 		}
 		if len(free) == 1 {
-			return free[0], r, nil
+			return free[0], r, false, nil
 		}
 	}
-	return nil, nil, nil
+	return nil, nil, false, nil
 }
 
 // provision creates an export object in conn for mv (§4.2).
 func (p *syncPage) provision(ctx context.Context, mv *idsync.MVObject, conn string, rule *compiledRule, rules []*compiledRule) error {
-	target, dn, err := p.computeOutbound(ctx, mv, nil, conn, rules, true)
+	target, dn, err := p.computeOutbound(ctx, mv, nil, conn, rules, true, nil)
 	if err != nil {
 		p.r.objErr(idsync.ObjectError{Connector: conn, MVID: mv.ID, Rule: errRule(err, rule.Name), Type: errType(err), Message: err.Error()})
 		return nil
+	}
+	if m := p.matching(conn); m != nil {
+		// §12: take over an existing object rather than create one
+		outcome, err := p.match(ctx, mv, conn, m, rule, rules, target, nil)
+		if err != nil || outcome != matchNone {
+			return err
+		}
 	}
 	o := &idsync.CSObject{
 		ID: newID(), Connector: conn, ObjectType: rule.CSType, Kind: idsync.KindStaging,
@@ -301,7 +322,7 @@ func errType(err error) string {
 // the differences as a pending export (§4.2, §6.2).
 func (p *syncPage) exportFlow(ctx context.Context, mv *idsync.MVObject, o *idsync.CSObject, rules []*compiledRule) error {
 	isAdd := o.PendingExport != nil && o.PendingExport.Op == idsync.OpAdd && o.Anchor == ""
-	target, dn, err := p.computeOutbound(ctx, mv, o, o.Connector, rules, isAdd)
+	target, dn, err := p.computeOutbound(ctx, mv, o, o.Connector, rules, isAdd, nil)
 	if err != nil {
 		p.r.objErr(idsync.ObjectError{Connector: o.Connector, CSID: o.ID, MVID: mv.ID, DN: o.DN, Rule: errRule(err, ""), Type: errType(err), Message: err.Error()})
 		return nil
@@ -427,8 +448,9 @@ func modsEqual(a, b []idsync.AttrMod) bool {
 // computeOutbound evaluates the outbound flows of rules on mv for a
 // target CS object (nil when provisioning), by precedence. It returns the
 // target attribute values (an empty list for an AuthoritativeNull) and the
-// DN computed by a "dn" flow.
-func (p *syncPage) computeOutbound(ctx context.Context, mv *idsync.MVObject, o *idsync.CSObject, conn string, rules []*compiledRule, isAdd bool) (idsync.Attrs, string, error) {
+// DN computed by a "dn" flow. When only is not nil, only the flows to
+// those attributes are evaluated.
+func (p *syncPage) computeOutbound(ctx context.Context, mv *idsync.MVObject, o *idsync.CSObject, conn string, rules []*compiledRule, isAdd bool, only []string) (idsync.Attrs, string, error) {
 	type ct struct {
 		rule *compiledRule
 		flow *compiledFlow
@@ -470,6 +492,9 @@ func (p *syncPage) computeOutbound(ctx context.Context, mv *idsync.MVObject, o *
 	dn := ""
 	envs := map[*compiledRule]*attrEnv{}
 	for li, name := range names {
+		if only != nil && !slices.Contains(only, name) {
+			continue
+		}
 		list := lists[li]
 		var result []idsync.Value
 		decided, merging, ignored := false, false, false
@@ -602,4 +627,49 @@ func (p *syncPage) linkedDN(mvID, conn string) (string, bool) {
 		return l.DN, true
 	}
 	return "", len(ls) > 0 && !p.delMV[mvID]
+}
+
+// rematch matches again an export object whose add was never sent
+// successfully (a uniqueness conflict at export, typically): once the
+// conflict is resolved — the source anchor made equal to the existing
+// object's immutable ID, a role removed, a switch turned off — the
+// existing object is taken over and the add dropped (§12).
+func (p *syncPage) rematch(ctx context.Context, mv *idsync.MVObject, o *idsync.CSObject, m *config.Matching, rules []*compiledRule) (bool, error) {
+	var rule *compiledRule
+	for _, r := range rules {
+		if r.Name == o.LinkRule {
+			rule = r
+		}
+	}
+	if rule == nil || rule.LinkType != idsync.LinkProvision {
+		return false, nil
+	}
+	target, _, err := p.computeOutbound(ctx, mv, nil, o.Connector, rules, true, nil)
+	if err != nil {
+		return false, nil // exportFlow reports it
+	}
+	outcome, err := p.match(ctx, mv, o.Connector, m, rule, rules, target, o)
+	return outcome == matchTaken, err
+}
+
+// outboundScope evaluates an outbound rule's scope on mv once per page
+// (the outbound prefetch and outboundMV both ask).
+func (p *syncPage) outboundScope(mv *idsync.MVObject, r *compiledRule) (bool, string) {
+	k := outScopeKey{mv.ID, r}
+	if res, ok := p.outScope[k]; ok {
+		return res.in, res.detail
+	}
+	in, detail := r.inScope(mv.Attrs, p.mvMemberOf(mv))
+	p.outScope[k] = outScopeResult{in, detail}
+	return in, detail
+}
+
+type outScopeKey struct {
+	mvID string
+	rule *compiledRule
+}
+
+type outScopeResult struct {
+	in     bool
+	detail string
 }

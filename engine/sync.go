@@ -120,6 +120,12 @@ type syncPage struct {
 	refs    map[string]map[string]*store.Link
 	mvLinks map[string][]store.Link
 
+	// csFound caches value lookups in connector spaces (outbound join
+	// and matching), prefetched per page.
+	csFound map[csFindKey][]string
+	// outScope caches outbound scoping results per MV object and rule.
+	outScope map[outScopeKey]outScopeResult
+
 	unresolved []string
 	fixup      bool
 	scratch    [][]contribution
@@ -140,6 +146,7 @@ func newSyncPage(e *Engine, r *runState, tx store.Tx, tr *tracer) *syncPage {
 		found: map[joinKey][]string{}, newIdx: map[joinKey][]string{},
 		dns: map[string]map[string]*idsync.CSObject{}, scopeCache: map[string][]*compiledRule{},
 		refs: map[string]map[string]*store.Link{}, mvLinks: map[string][]store.Link{},
+		csFound: map[csFindKey][]string{}, outScope: map[outScopeKey]outScopeResult{},
 	}
 }
 

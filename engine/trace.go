@@ -56,8 +56,14 @@ type OutboundTrace struct {
 	Connector string `json:"connector"`
 	Rule      string `json:"rule,omitempty"`
 	// Action is "provision", "join", "update", "rename", "deprovision",
-	// "disconnect" or "none".
-	Action string           `json:"action"`
+	// "disconnect", "none", or for matching (§12) "hard-match",
+	// "soft-match", "match-conflict" (a candidate not taken: the add that
+	// follows fails at export) or "match-ambiguous"; "error" for an
+	// ambiguous outbound join.
+	Action string `json:"action"`
+	// Detail explains a matching decision: the attribute and value that
+	// matched, or why a candidate was not taken.
+	Detail string           `json:"detail,omitempty"`
 	CSID   string           `json:"csId,omitempty"`
 	DN     string           `json:"dn,omitempty"`
 	NewDN  string           `json:"newDn,omitempty"`

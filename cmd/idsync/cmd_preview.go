@@ -106,6 +106,9 @@ func printPreview(w io.Writer, p *engine.Preview) {
 			fmt.Fprintf(w, " → %s", ob.NewDN)
 		}
 		fmt.Fprintln(w)
+		if ob.Detail != "" {
+			fmt.Fprintf(w, "    %s\n", ob.Detail)
+		}
 		printMods(w, ob.Mods)
 	}
 	if len(p.Errors) > 0 {
