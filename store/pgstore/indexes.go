@@ -2,7 +2,7 @@ package pgstore
 
 import (
 	"context"
-		"encoding/json"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -228,4 +228,3 @@ func eachIndexValue(a idsync.Attrs, attrs []string, fn func(attr, fold, value st
 		}
 	}
 }
-
