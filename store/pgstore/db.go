@@ -360,3 +360,17 @@ func isCode(err error, codes ...string) bool {
 
 // isConflict reports a unique violation.
 func isConflict(err error) bool { return isCode(err, "23505") }
+
+// DropSchema drops schema of the database dsn names, with everything in
+// it (a benchmark's or a test's private schema).
+func DropSchema(ctx context.Context, dsn, schema string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("pgstore: drop schema %s: %w", schema, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		return fmt.Errorf("pgstore: drop schema %s: %w", schema, err)
+	}
+	return nil
+}

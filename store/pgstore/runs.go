@@ -15,7 +15,7 @@ import (
 
 func (t *tx) GetWatermark(ctx context.Context, connector, partition string) ([]byte, error) {
 	var wm []byte
-	err := t.queryRow(ctx, `SELECT value FROM watermarks WHERE connector = $1 AND part = $2`, connector, partition).Scan(&wm)
+	err := t.queryRow(ctx, `SELECT value FROM watermarks WHERE connector = $1 AND part = $2`, []byte(connector), []byte(partition)).Scan(&wm)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -33,7 +33,7 @@ func (t *tx) PutWatermark(ctx context.Context, connector, partition string, wm [
 		wm = []byte{}
 	}
 	_, err := t.exec(ctx, `INSERT INTO watermarks (connector, part, value) VALUES ($1, $2, $3)
-ON CONFLICT (connector, part) DO UPDATE SET value = excluded.value`, connector, partition, wm)
+ON CONFLICT (connector, part) DO UPDATE SET value = excluded.value`, []byte(connector), []byte(partition), wm)
 	if err != nil {
 		return fmt.Errorf("pgstore: put watermark of %s: %w", connector, err)
 	}
@@ -41,7 +41,7 @@ ON CONFLICT (connector, part) DO UPDATE SET value = excluded.value`, connector, 
 }
 
 func (t *tx) DeleteWatermark(ctx context.Context, connector, partition string) error {
-	if _, err := t.exec(ctx, `DELETE FROM watermarks WHERE connector = $1 AND part = $2`, connector, partition); err != nil {
+	if _, err := t.exec(ctx, `DELETE FROM watermarks WHERE connector = $1 AND part = $2`, []byte(connector), []byte(partition)); err != nil {
 		return fmt.Errorf("pgstore: delete watermark of %s: %w", connector, err)
 	}
 	return nil

@@ -58,9 +58,11 @@ CREATE TABLE mv_index (
 CREATE INDEX mv_index_value ON mv_index (attr, fold);
 CREATE INDEX mv_index_object ON mv_index (mv_id);
 
+-- connector and part are BYTEA: the engine keeps its own state under
+-- keys that start with a NUL byte, which TEXT cannot hold.
 CREATE TABLE watermarks (
-    connector TEXT COLLATE "C" NOT NULL,
-    part      TEXT COLLATE "C" NOT NULL,
+    connector BYTEA NOT NULL,
+    part      BYTEA NOT NULL,
     value     BYTEA NOT NULL,
     PRIMARY KEY (connector, part)
 );
