@@ -216,3 +216,30 @@ type RunFilter struct {
 	Since     time.Time
 	Limit     int
 }
+
+// Transfer is implemented by the transactions of stores that can be
+// copied whole (idsync store migrate): it enumerates and restores what the
+// Tx methods alone cannot. Both sqlstore and pgstore implement it.
+type Transfer interface {
+	// Indexes returns the index declaration last given to SetIndexes.
+	Indexes(ctx context.Context) (Indexes, error)
+	// ListWatermarks returns every stored watermark, by connector and partition.
+	ListWatermarks(ctx context.Context) ([]Watermark, error)
+	// ListSeqs returns the current value of every named counter.
+	ListSeqs(ctx context.Context) (map[string]int64, error)
+	// SetSeq sets a named counter's current value (NextSeq returns value+1).
+	SetSeq(ctx context.Context, name string, value int64) error
+	// RestoreCS inserts CS objects exactly as given, Version included
+	// (PutCS would count a write). Their IDs must not exist yet.
+	RestoreCS(ctx context.Context, objs []*idsync.CSObject) error
+	// Clear deletes everything the store holds but its schema and locks:
+	// connector spaces, metaverse, index declaration, watermarks,
+	// counters and run history.
+	Clear(ctx context.Context) error
+}
+
+// Watermark is a stored watermark.
+type Watermark struct {
+	Connector, Partition string
+	Value                []byte
+}

@@ -126,6 +126,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Lock/HolderWithDeadProcessLosesIt", s.lockDeadPID},
 		{"Lock/StaleHeartbeatLosesIt", s.lockStale},
 		{"Lock/HeartbeatKeepsIt", s.lockHeartbeat},
+		{"Transfer/ListRestoreAndClear", s.transfer},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -1532,4 +1533,91 @@ func (s *suite) lockHeartbeat(t *testing.T, st store.Store) {
 		t.Errorf("TryLock over a holder that heartbeats error = %v, want ErrLocked", err)
 	}
 	must(t, "Release", l.Release(ctx))
+}
+
+// ---------------------------------------------------------------------------
+// transfer (store.Transfer, optional)
+
+func (s *suite) transfer(t *testing.T, st store.Store) {
+	probe, err := st.Begin(t.Context(), false)
+	must(t, "Begin", err)
+	_, ok := probe.(store.Transfer)
+	probe.Rollback()
+	if !ok {
+		t.Skip("the store's transactions do not implement store.Transfer")
+	}
+	setIndexes(t, st, store.Indexes{MV: []string{"mail"}, CS: map[string][]string{"hr": {"mail"}}})
+	restored := fullCS("cs-r")
+	restored.Connector = "hr"
+	restored.Version = 7
+	restored.Attrs["mail"] = []idsync.Value{idsync.String("R@example.com")}
+	write(t, st, func(ctx context.Context, tx store.Tx) {
+		tr := tx.(store.Transfer)
+		must(t, "PutWatermark", tx.PutWatermark(ctx, "hr", "", []byte("usn-1")))
+		must(t, "PutWatermark", tx.PutWatermark(ctx, "", "\x00engine-state", []byte{0, 1}))
+		for range 3 {
+			_, err := tx.NextSeq(ctx, "import-gen")
+			must(t, "NextSeq", err)
+		}
+		must(t, "SetSeq", tr.SetSeq(ctx, "other", 41))
+		must(t, "RestoreCS", tr.RestoreCS(ctx, []*idsync.CSObject{restored}))
+		must(t, "PutMV", tx.PutMV(ctx, []*idsync.MVObject{mv("mv-1", "person", "mail", "m@example.com")}))
+		must(t, "PutRun", tx.PutRun(ctx, run("run-1", "hr", idsync.StatusSuccess, t0)))
+	})
+	read(t, st, func(ctx context.Context, tx store.Tx) {
+		tr := tx.(store.Transfer)
+		ix, err := tr.Indexes(ctx)
+		must(t, "Indexes", err)
+		diff(t, "Indexes", store.Indexes{MV: []string{"mail"}, CS: map[string][]string{"hr": {"mail"}}}, ix)
+		wms, err := tr.ListWatermarks(ctx)
+		must(t, "ListWatermarks", err)
+		diff(t, "ListWatermarks", []store.Watermark{
+			{Connector: "", Partition: "\x00engine-state", Value: []byte{0, 1}},
+			{Connector: "hr", Partition: "", Value: []byte("usn-1")},
+		}, wms)
+		seqs, err := tr.ListSeqs(ctx)
+		must(t, "ListSeqs", err)
+		diff(t, "ListSeqs", map[string]int64{"import-gen": 3, "other": 41}, seqs)
+		got, err := tx.GetCS(ctx, "cs-r")
+		must(t, "GetCS", err)
+		diff(t, "restored object", restored, got)
+		found, err := tx.FindCS(ctx, "hr", "mail", []string{"r@example.com"}, false)
+		must(t, "FindCS", err)
+		diff(t, "FindCS of a restored object", map[string][]string{"r@example.com": {"cs-r"}}, found)
+	})
+	write(t, st, func(ctx context.Context, tx store.Tx) {
+		n, err := tx.NextSeq(ctx, "other")
+		must(t, "NextSeq", err)
+		if n != 42 {
+			t.Errorf("NextSeq after SetSeq(41) = %d, want 42", n)
+		}
+		// Restoring an existing ID fails.
+	})
+	tx, err := st.Begin(t.Context(), true)
+	must(t, "Begin", err)
+	if err := tx.(store.Transfer).RestoreCS(t.Context(), []*idsync.CSObject{restored}); err == nil {
+		t.Errorf("RestoreCS of an existing object succeeded, want an error")
+	}
+	tx.Rollback()
+	write(t, st, func(ctx context.Context, tx store.Tx) {
+		must(t, "Clear", tx.(store.Transfer).Clear(ctx))
+	})
+	read(t, st, func(ctx context.Context, tx store.Tx) {
+		tr := tx.(store.Transfer)
+		ncs, err := tx.CountCS(ctx, store.CSFilter{})
+		must(t, "CountCS", err)
+		nmv, err := tx.CountMV(ctx, store.MVFilter{})
+		must(t, "CountMV", err)
+		runs, err := tx.ListRuns(ctx, store.RunFilter{})
+		must(t, "ListRuns", err)
+		wms, err := tr.ListWatermarks(ctx)
+		must(t, "ListWatermarks", err)
+		seqs, err := tr.ListSeqs(ctx)
+		must(t, "ListSeqs", err)
+		ix, err := tr.Indexes(ctx)
+		must(t, "Indexes", err)
+		if ncs+nmv+len(runs)+len(wms)+len(seqs)+len(ix.MV)+len(ix.CS) != 0 {
+			t.Errorf("after Clear: %d cs, %d mv, %d runs, %d watermarks, %d sequences, indexes %v; want nothing", ncs, nmv, len(runs), len(wms), len(seqs), ix)
+		}
+	})
 }
