@@ -218,6 +218,7 @@ Start with: idsync quickstart`,
 		a.versionCmd(),
 		a.quickstartCmd(),
 		a.benchCmd(),
+		a.storeCmd(),
 		newExprCmd(),
 	)
 	return root
