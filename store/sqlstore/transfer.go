@@ -137,4 +137,3 @@ func (t *tx) Clear(ctx context.Context) error {
 	t.ix = nil
 	return nil
 }
-
