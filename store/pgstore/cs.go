@@ -453,6 +453,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 		if err := t.check(); err != nil {
 			return err
 		}
+		t.count("cs", len(upd))
 		if _, err := t.ptx.Exec(ctx, csUpdate, columnArrays(upd, csInsertTypes)...); err != nil {
 			return conflictError(err)
 		}

@@ -75,6 +75,13 @@ type DB struct {
 	txMu sync.Mutex
 	open map[*tx]struct{}
 
+	anMu sync.Mutex
+	an   map[string]*analyzeState
+	anWG sync.WaitGroup
+	// bg is cancelled by Close, ending background work.
+	bg     context.Context
+	bgStop context.CancelFunc
+
 	closeOnce sync.Once
 }
 
@@ -113,8 +120,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	db := &DB{
 		cfg: cfg, wsem: make(chan struct{}, 1), now: opts.Now, lockTO: opts.LockTimeout,
-		log: opts.Logger, open: map[*tx]struct{}{},
+		log: opts.Logger, open: map[*tx]struct{}{}, an: map[string]*analyzeState{},
 	}
+	for _, table := range analyzed {
+		db.an[table] = &analyzeState{}
+	}
+	db.bg, db.bgStop = context.WithCancel(context.WithoutCancel(ctx))
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -155,6 +166,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.pool.Close()
 		return nil, err
 	}
+	if err := db.analyzeStale(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pgstore: read table statistics: %w", err)
+	}
 	return db, nil
 }
 
@@ -184,6 +199,8 @@ func (db *DB) Close() error {
 		for _, t := range open {
 			t.Rollback()
 		}
+		db.bgStop()
+		db.anWG.Wait()
 		db.pool.Close()
 	})
 	return nil

@@ -169,6 +169,7 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 		}
 	}
 	if len(upd) > 0 {
+		t.count("mv", len(upd))
 		if _, err := t.exec(ctx, `UPDATE mv SET object_type = v.object_type, data = v.data
 FROM unnest($1::text[], $2::text[], $3::bytea[]) AS v(id, object_type, data) WHERE mv.id = v.id`, columnArrays(upd, mvInsertTypes)...); err != nil {
 			return err

@@ -26,6 +26,16 @@ type tx struct {
 	done bool
 	ix   *indexSet // the index declaration, read once per transaction
 	buf  []byte    // scratch space for blobs
+	// wrote counts rows written per table, for the planner statistics.
+	wrote map[string]int64
+}
+
+// count records n rows written to table.
+func (t *tx) count(table string, n int) {
+	if t.wrote == nil {
+		t.wrote = map[string]int64{}
+	}
+	t.wrote[table] += int64(n)
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -62,6 +72,7 @@ func (t *tx) Commit() error {
 	if err != nil {
 		return fmt.Errorf("pgstore: commit: %w", err)
 	}
+	t.db.noteWrites(t.wrote)
 	return nil
 }
 
@@ -146,6 +157,7 @@ func (t *tx) insert(ctx context.Context, table string, cols, types []string, row
 	if err := t.check(); err != nil {
 		return err
 	}
+	t.count(table, len(rows))
 	if len(rows) >= copyMin {
 		_, err := t.ptx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err

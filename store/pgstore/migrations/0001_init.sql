@@ -23,7 +23,7 @@ CREATE TABLE cs (
     obsolete       SMALLINT NOT NULL,
     version        BIGINT NOT NULL DEFAULT 1,
     data           BYTEA NOT NULL
-);
+) WITH (fillfactor = 85); -- room for HOT updates (no index change)
 CREATE UNIQUE INDEX cs_anchor ON cs (connector, anchor) WHERE anchor IS NOT NULL;
 CREATE INDEX cs_connector ON cs (connector, id);
 CREATE INDEX cs_dn ON cs (connector, dn_norm);
@@ -45,7 +45,7 @@ CREATE TABLE mv (
     id          TEXT COLLATE "C" PRIMARY KEY,
     object_type TEXT COLLATE "C" NOT NULL,
     data        BYTEA NOT NULL
-);
+) WITH (fillfactor = 85);
 CREATE INDEX mv_type ON mv (object_type, id);
 
 CREATE TABLE mv_index (
