@@ -154,4 +154,3 @@ func (db *DB) ListQueue(ctx context.Context, states ...store.QueueState) ([]*sto
 	}
 	return out, nil
 }
-
