@@ -260,7 +260,7 @@ type RunQueue interface {
 	// is claimable. Claims of concurrent workers never return one entry
 	// twice.
 	ClaimRun(ctx context.Context, worker LockOwner, connectors []string, stale time.Duration) (*QueuedRun, error)
-	// UpdateClaimed writes the entry's State, RunID and Message and
+	// UpdateClaimed writes the entry's State, StepsDone, RunID and Message and
 	// refreshes its heartbeat, if worker still holds the claim; else it
 	// returns an error wrapping ErrLocked (another worker took it over).
 	UpdateClaimed(ctx context.Context, q *QueuedRun, workerID string) error
@@ -293,6 +293,9 @@ type QueuedRun struct {
 	Claimer   LockOwner `json:"claimer"`
 	Heartbeat time.Time `json:"heartbeat"`
 	Attempts  int       `json:"attempts"`
+	// StepsDone counts the profile's leading steps that earlier attempts
+	// finished: a resumed attempt runs the steps after them.
+	StepsDone int `json:"stepsDone,omitempty"`
 	// RunID is the run record of the latest attempt.
 	RunID   string `json:"runId,omitempty"`
 	Message string `json:"message,omitempty"`

@@ -219,6 +219,8 @@ Start with: idsync quickstart`,
 		a.quickstartCmd(),
 		a.benchCmd(),
 		a.storeCmd(),
+		a.workerCmd(),
+		a.queueCmd(),
 		newExprCmd(),
 	)
 	return root

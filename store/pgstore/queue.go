@@ -14,15 +14,15 @@ import (
 
 var _ store.RunQueue = (*DB)(nil)
 
-const queueCols = `id, connector, profile, state, enqueued, claimer_id, claimer_host, claimer_pid, claimer_what, heartbeat, attempts, run_id, message`
+const queueCols = `id, connector, profile, state, enqueued, claimer_id, claimer_host, claimer_pid, claimer_what, heartbeat, attempts, steps_done, run_id, message`
 
 func scanQueued(row pgx.Row) (*store.QueuedRun, error) {
 	var q store.QueuedRun
 	var state string
 	var enq, hb int64
 	var pid int32
-	var attempts int32
-	if err := row.Scan(&q.ID, &q.Connector, &q.Profile, &state, &enq, &q.Claimer.ID, &q.Claimer.Host, &pid, &q.Claimer.What, &hb, &attempts, &q.RunID, &q.Message); err != nil {
+	var attempts, stepsDone int32
+	if err := row.Scan(&q.ID, &q.Connector, &q.Profile, &state, &enq, &q.Claimer.ID, &q.Claimer.Host, &pid, &q.Claimer.What, &hb, &attempts, &stepsDone, &q.RunID, &q.Message); err != nil {
 		return nil, err
 	}
 	q.State = store.QueueState(state)
@@ -32,6 +32,7 @@ func scanQueued(row pgx.Row) (*store.QueuedRun, error) {
 	}
 	q.Claimer.PID = int(pid)
 	q.Attempts = int(attempts)
+	q.StepsDone = int(stepsDone)
 	return &q, nil
 }
 
@@ -90,8 +91,8 @@ RETURNING `+prefixed("run_queue.", queueCols), staleBefore, filter, worker.ID, w
 // UpdateClaimed writes an entry its claimer still holds.
 func (db *DB) UpdateClaimed(ctx context.Context, q *store.QueuedRun, workerID string) error {
 	now := db.now()
-	tag, err := db.pool.Exec(ctx, `UPDATE run_queue SET state = $1, run_id = $2, message = $3, heartbeat = $4 WHERE id = $5 AND claimer_id = $6`,
-		string(q.State), q.RunID, q.Message, now.UnixNano(), q.ID, workerID)
+	tag, err := db.pool.Exec(ctx, `UPDATE run_queue SET state = $1, run_id = $2, message = $3, heartbeat = $4, steps_done = $7 WHERE id = $5 AND claimer_id = $6`,
+		string(q.State), q.RunID, q.Message, now.UnixNano(), q.ID, workerID, int32(q.StepsDone))
 	if err != nil {
 		return fmt.Errorf("pgstore: update queued run %s: %w", q.ID, err)
 	}

@@ -12,13 +12,13 @@ import (
 
 var _ store.RunQueue = (*DB)(nil)
 
-const queueCols = `id, connector, profile, state, enqueued, claimer_id, claimer_host, claimer_pid, claimer_what, heartbeat, attempts, run_id, message`
+const queueCols = `id, connector, profile, state, enqueued, claimer_id, claimer_host, claimer_pid, claimer_what, heartbeat, attempts, steps_done, run_id, message`
 
 func scanQueued(row interface{ Scan(...any) error }) (*store.QueuedRun, error) {
 	var q store.QueuedRun
 	var state string
 	var enq, hb int64
-	if err := row.Scan(&q.ID, &q.Connector, &q.Profile, &state, &enq, &q.Claimer.ID, &q.Claimer.Host, &q.Claimer.PID, &q.Claimer.What, &hb, &q.Attempts, &q.RunID, &q.Message); err != nil {
+	if err := row.Scan(&q.ID, &q.Connector, &q.Profile, &state, &enq, &q.Claimer.ID, &q.Claimer.Host, &q.Claimer.PID, &q.Claimer.What, &hb, &q.Attempts, &q.StepsDone, &q.RunID, &q.Message); err != nil {
 		return nil, err
 	}
 	q.State = store.QueueState(state)
@@ -94,8 +94,8 @@ heartbeat = ?, attempts = attempts + 1 WHERE id = ?`, worker.ID, worker.Host, wo
 func (db *DB) UpdateClaimed(ctx context.Context, q *store.QueuedRun, workerID string) error {
 	now := db.now()
 	err := db.withTx(ctx, true, func(t *tx) error {
-		res, err := t.exec(ctx, `UPDATE run_queue SET state = ?, run_id = ?, message = ?, heartbeat = ? WHERE id = ? AND claimer_id = ?`,
-			string(q.State), q.RunID, q.Message, now.UnixNano(), q.ID, workerID)
+		res, err := t.exec(ctx, `UPDATE run_queue SET state = ?, run_id = ?, message = ?, heartbeat = ?, steps_done = ? WHERE id = ? AND claimer_id = ?`,
+			string(q.State), q.RunID, q.Message, now.UnixNano(), q.StepsDone, q.ID, workerID)
 		if err != nil {
 			return err
 		}

@@ -1681,15 +1681,15 @@ func (s *suite) queueClaims(t *testing.T, st store.Store) {
 	if err := q.UpdateClaimed(ctx, e, "w2"); !errors.Is(err, store.ErrLocked) {
 		t.Errorf("UpdateClaimed by a worker that does not hold the claim = %v, want ErrLocked", err)
 	}
-	e.State = store.QueueDone
+	e.State, e.StepsDone = store.QueueDone, 1
 	must(t, "UpdateClaimed(done)", q.UpdateClaimed(ctx, e, "w1"))
 	if got := claimID(t, q, "w3", nil, stale); got != "q2" {
 		t.Fatalf("claim after q1 finished = %q, want q2", got)
 	}
 	done, err := q.ListQueue(ctx, store.QueueDone)
 	must(t, "ListQueue", err)
-	if len(done) != 1 || done[0].ID != "q1" || done[0].RunID != "run-1" || done[0].Attempts != 1 || done[0].Claimer.What != "worker w1" {
-		t.Errorf("ListQueue(done) = %+v, want q1 with run-1 after 1 attempt by w1", done)
+	if len(done) != 1 || done[0].ID != "q1" || done[0].RunID != "run-1" || done[0].Attempts != 1 || done[0].StepsDone != 1 || done[0].Claimer.What != "worker w1" {
+		t.Errorf("ListQueue(done) = %+v, want q1 with run-1, 1 step done, after 1 attempt by w1", done)
 	}
 	all, err := q.ListQueue(ctx)
 	must(t, "ListQueue", err)

@@ -11,6 +11,7 @@ CREATE TABLE run_queue (
     claimer_what TEXT NOT NULL DEFAULT '',
     heartbeat    INTEGER NOT NULL DEFAULT 0, -- Unix nanoseconds
     attempts     INTEGER NOT NULL DEFAULT 0,
+    steps_done   INTEGER NOT NULL DEFAULT 0, -- profile steps finished by earlier attempts
     run_id       TEXT NOT NULL DEFAULT '',
     message      TEXT NOT NULL DEFAULT ''
 );
