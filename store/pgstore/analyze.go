@@ -14,8 +14,8 @@ import (
 // space) whose cost grows with the table, making a run quadratic.
 // Autovacuum catches up only after a delay, and may be off. So the store
 // counts the rows it writes per table and, after a commit that took a
-// table past analyzeMin written rows and half its size at its last
-// ANALYZE, analyzes that table in the background (once at a time).
+// table past analyzeMin written rows and its size at its last ANALYZE
+// (so that ANALYZE runs a logarithmic number of times as a table grows), analyzes that table in the background (once at a time).
 
 const analyzeMin = 1000
 
@@ -42,7 +42,7 @@ func (db *DB) noteWrites(rows map[string]int64) {
 			continue
 		}
 		s.grown += n
-		if s.running || s.grown < analyzeMin || s.grown < s.size/2 {
+		if s.running || s.grown < analyzeMin || s.grown < s.size {
 			continue
 		}
 		s.running = true

@@ -115,6 +115,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		cfg.MaxConns = DefaultMaxConns
 	}
 	cfg.MinConns = 0
+	// Like SQLite's synchronous=NORMAL: a commit returns before its WAL
+	// reaches the disk. A crash of the process (or of idsync's machine)
+	// loses nothing committed; a crash of the database server may lose
+	// the last few hundred milliseconds of commits, never consistency:
+	// the next import or export redoes that work. A DSN parameter
+	// synchronous_commit=on restores the server's full durability.
+	if _, set := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !set {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	}
 	if opts.Schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
 	}

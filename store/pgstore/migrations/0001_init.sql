@@ -24,6 +24,8 @@ CREATE TABLE cs (
     version        BIGINT NOT NULL DEFAULT 1,
     data           BYTEA NOT NULL
 ) WITH (fillfactor = 85); -- room for HOT updates (no index change)
+-- data is opaque to the planner: ANALYZE need not sample it.
+ALTER TABLE cs ALTER COLUMN data SET STATISTICS 0;
 CREATE UNIQUE INDEX cs_anchor ON cs (connector, anchor) WHERE anchor IS NOT NULL;
 CREATE INDEX cs_connector ON cs (connector, id);
 CREATE INDEX cs_dn ON cs (connector, dn_norm);
@@ -46,6 +48,7 @@ CREATE TABLE mv (
     object_type TEXT COLLATE "C" NOT NULL,
     data        BYTEA NOT NULL
 ) WITH (fillfactor = 85);
+ALTER TABLE mv ALTER COLUMN data SET STATISTICS 0;
 CREATE INDEX mv_type ON mv (object_type, id);
 
 CREATE TABLE mv_index (
