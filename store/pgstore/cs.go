@@ -400,6 +400,9 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 		}
 	}
 	objs = dedupeByID(objs, func(o *idsync.CSObject) string { return o.ID })
+	if err := checkNUL(objs); err != nil {
+		return err
+	}
 	// Two objects of the batch with one anchor: refuse before writing.
 	seen := make(map[[2]string]string, len(objs))
 	for _, o := range objs {
@@ -687,4 +690,18 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// checkNUL refuses objects whose column values hold a NUL byte, which
+// PostgreSQL text cannot store, naming the object.
+func checkNUL(objs []*idsync.CSObject) error {
+	for _, o := range objs {
+		for what, v := range map[string]string{"ID": o.ID, "connector": o.Connector, "object type": o.ObjectType,
+			"partition": o.Partition, "anchor": string(o.Anchor), "DN": o.DN, "MV link": o.MVID} {
+			if strings.IndexByte(v, 0) >= 0 {
+				return fmt.Errorf("cs object %s (DN %q): its %s holds a NUL byte, which PostgreSQL text cannot store", o.ID, o.DN, what)
+			}
+		}
+	}
+	return nil
 }
