@@ -190,10 +190,10 @@ func (e *Engine) runClaimed(ctx context.Context, q store.RunQueue, entry *store.
 		mu.Unlock()
 		e.log.Info("resuming a queued run", "entry", entry.ID, "previousRun", entry.RunID, "detail", msg)
 	}
-	if entry.StepsDone > len(steps) {
-		entry.StepsDone = len(steps)
-	}
+	mu.Lock()
+	entry.StepsDone = min(entry.StepsDone, len(steps))
 	steps = steps[entry.StepsDone:]
+	mu.Unlock()
 	runCtx = withRunStarted(WaitForLocks(runCtx, opts.Poll), func(id string) {
 		mu.Lock()
 		entry.RunID = id
