@@ -20,7 +20,7 @@ import (
 	csvconn "github.com/idsync/idsync/connector/csv"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
-	"github.com/idsync/idsync/store/sqlstore"
+	"github.com/idsync/idsync/store/storeopen"
 )
 
 // The crash-safety tests run the engine in a real child process (this
@@ -78,13 +78,26 @@ rules:
       - {target: displayName, source: displayName}
 `
 
+// crashStoreEnv names the store of a child process (default: the SQLite
+// file idsync.db in its directory).
+const crashStoreEnv = "IDSYNC_CRASH_STORE"
+
 func openCrashEngine(ctx context.Context, dir string, progress func(engine.Progress)) (*engine.Engine, store.Store, error) {
+	return openEngineOn(ctx, dir, os.Getenv(crashStoreEnv), progress)
+}
+
+// openEngineOn opens the engine of the configuration in dir on the store
+// dsn names (the SQLite file idsync.db in dir when empty).
+func openEngineOn(ctx context.Context, dir, dsn string, progress func(engine.Progress)) (*engine.Engine, store.Store, error) {
 	reg := connector.NewRegistry(csvconn.Type)
 	cfg, err := config.Load(dir, reg)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := sqlstore.Open(ctx, filepath.Join(dir, "idsync.db"), sqlstore.Options{})
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(dir, "idsync.db")
+	}
+	st, err := storeopen.Open(ctx, dsn, storeopen.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,13 +128,45 @@ func crashChild() int {
 		return 3
 	}
 	defer st.Close()
+	if step == "worker" {
+		return workerChild(ctx, e)
+	}
+	if os.Getenv("IDSYNC_CRASH_WAIT") != "" {
+		ctx = engine.WaitForLocks(ctx, 50*time.Millisecond)
+	}
 	res, err := e.RunSteps(ctx, conn, "crash", []idsync.RunStep{{Type: step}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
 	}
-	fmt.Printf("done %s\n", res.Status)
+	// done STATUS RUN-START STEP-START END (Unix nanoseconds): the step
+	// starts once the run holds its locks.
+	fmt.Printf("done %s %d %d %d\n", res.Status, res.Started.UnixNano(), res.Steps[0].Started.UnixNano(), res.Ended.UnixNano())
 	return 0
+}
+
+// workerChild runs a queue worker until its first claimed run ends.
+func workerChild(ctx context.Context, e *engine.Engine) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	code := 0
+	err := e.Work(ctx, engine.WorkOptions{
+		Poll: 100 * time.Millisecond, ClaimTimeout: 2 * time.Second,
+		Done: func(q *store.QueuedRun, r *idsync.RunResult, err error) {
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				code = 3
+			} else {
+				fmt.Printf("done %s %s %d\n", r.Status, r.ID, q.Attempts)
+			}
+			cancel()
+		},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 3
+	}
+	return code
 }
 
 // startAndKill runs a step in a child process and SIGKILLs it once it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -51,9 +52,10 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 			Host: e.host, PID: e.pid,
 		},
 	}
+	owner := store.LockOwner{ID: r.res.ID, Host: e.host, PID: e.pid, What: fmt.Sprintf("run %s of %s (%s)", profile, cc.Name, r.res.ID)}
 	// One run at a time per connector, across processes: imports and
 	// exports of different connectors may run at once (§13).
-	clock, err := e.st.TryLock(ctx, "connector:"+cc.Name, store.LockOwner{ID: r.res.ID, Host: e.host, PID: e.pid, What: fmt.Sprintf("run %s of %s (%s)", profile, cc.Name, r.res.ID)})
+	clock, err := e.takeLock(ctx, "connector:"+cc.Name, owner)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &idsync.Error{Op: "run", Kind: idsync.KindConflict, Connector: cc.Name, Err: fmt.Errorf("another run of %s is in progress: %w", cc.Name, err)}
@@ -62,6 +64,12 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 	}
 	defer clock.Release(context.WithoutCancel(ctx))
 	r.clock = clock
+	// Holding the connector's lock proves that every other run of the
+	// connector still recorded in progress lost its process (on any
+	// host: the lock of a dead process is taken over).
+	if err := e.recoverConnector(ctx, cc.Name, r.res.ID); err != nil {
+		return nil, err
+	}
 	needSync := false
 	for _, s := range steps {
 		if s.Type.IsSync() {
@@ -69,7 +77,7 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 		}
 	}
 	if needSync {
-		lock, err := e.st.TryLock(ctx, syncLock, store.LockOwner{ID: r.res.ID, Host: e.host, PID: e.pid, What: fmt.Sprintf("run %s of %s (%s)", profile, cc.Name, r.res.ID)})
+		lock, err := e.takeLock(ctx, syncLock, owner)
 		if err != nil {
 			if errors.Is(err, store.ErrLocked) {
 				return nil, &idsync.Error{Op: "run", Kind: idsync.KindConflict, Connector: cc.Name, Err: fmt.Errorf("%w: %v", ErrSyncRunning, err)}
@@ -81,6 +89,9 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 	}
 	if err := r.save(ctx); err != nil {
 		return nil, err
+	}
+	if f, ok := ctx.Value(runStartedKey{}).(func(string)); ok {
+		f(r.res.ID)
 	}
 	for _, s := range steps {
 		if s.PageSize <= 0 {
@@ -292,6 +303,67 @@ func (e *Engine) progress(r *runState, done bool) {
 	})
 }
 
+// WaitForLocks returns a context in which runs wait (polling every
+// interval, as long as the context lasts) for the connector's lock and
+// the sync lock held by another run, instead of failing at once with a
+// KindConflict error: what a worker of the run queue, or a scheduled run
+// that must not be skipped, wants.
+func WaitForLocks(ctx context.Context, interval time.Duration) context.Context {
+	if interval <= 0 {
+		interval = time.Second
+	}
+	return context.WithValue(ctx, lockWaitKey{}, interval)
+}
+
+type lockWaitKey struct{}
+
+// withRunStarted returns a context whose run calls f with its run ID
+// once its record is saved.
+func withRunStarted(ctx context.Context, f func(runID string)) context.Context {
+	return context.WithValue(ctx, runStartedKey{}, f)
+}
+
+type runStartedKey struct{}
+
+// takeLock takes a store lock, waiting for it when ctx says so
+// (WaitForLocks).
+func (e *Engine) takeLock(ctx context.Context, name string, owner store.LockOwner) (store.Lock, error) {
+	interval, wait := ctx.Value(lockWaitKey{}).(time.Duration)
+	logged := false
+	for {
+		l, err := e.st.TryLock(ctx, name, owner)
+		if err == nil || !wait || !errors.Is(err, store.ErrLocked) {
+			return l, err
+		}
+		if !logged {
+			e.log.Info("waiting for a lock", "lock", name, "run", owner.What, "holder", err)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for lock %s: %w (%v)", name, ctx.Err(), err)
+		case <-time.After(interval):
+		}
+	}
+}
+
+// recoverConnector marks as interrupted the runs of connector, other than
+// current, that are recorded in progress: called with the connector's
+// lock held, which no live run of another process can hold.
+func (e *Engine) recoverConnector(ctx context.Context, connector, current string) error {
+	tx, err := e.st.Begin(ctx, false)
+	if err != nil {
+		return fmt.Errorf("engine: read run history: %w", err)
+	}
+	runs, err := tx.ListRuns(ctx, store.RunFilter{Connector: connector, Status: idsync.StatusRunning, Limit: 100})
+	tx.Rollback()
+	if err != nil {
+		return fmt.Errorf("engine: read run history: %w", err)
+	}
+	runs = slices.DeleteFunc(runs, func(r *idsync.RunResult) bool { return r.ID == current })
+	return e.markInterrupted(ctx, runs)
+}
+
 // recoverInterrupted marks runs left in progress by a process that died
 // as interrupted, so that history tells the truth. A run is stale when
 // its process is gone; runs of live processes are left alone.
@@ -311,6 +383,11 @@ func (e *Engine) recoverInterrupted(ctx context.Context) error {
 			stale = append(stale, run)
 		}
 	}
+	return e.markInterrupted(ctx, stale)
+}
+
+// markInterrupted records runs whose process died as interrupted.
+func (e *Engine) markInterrupted(ctx context.Context, stale []*idsync.RunResult) error {
 	if len(stale) == 0 {
 		return nil
 	}

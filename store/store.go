@@ -216,3 +216,87 @@ type RunFilter struct {
 	Since     time.Time
 	Limit     int
 }
+
+// Transfer is implemented by the transactions of stores that can be
+// copied whole (idsync store migrate): it enumerates and restores what the
+// Tx methods alone cannot. Both sqlstore and pgstore implement it.
+type Transfer interface {
+	// Indexes returns the index declaration last given to SetIndexes.
+	Indexes(ctx context.Context) (Indexes, error)
+	// ListWatermarks returns every stored watermark, by connector and partition.
+	ListWatermarks(ctx context.Context) ([]Watermark, error)
+	// ListSeqs returns the current value of every named counter.
+	ListSeqs(ctx context.Context) (map[string]int64, error)
+	// SetSeq sets a named counter's current value (NextSeq returns value+1).
+	SetSeq(ctx context.Context, name string, value int64) error
+	// RestoreCS inserts CS objects exactly as given, Version included
+	// (PutCS would count a write). Their IDs must not exist yet.
+	RestoreCS(ctx context.Context, objs []*idsync.CSObject) error
+	// Clear deletes everything the store holds but its schema and locks:
+	// connector spaces, metaverse, index declaration, watermarks,
+	// counters and run history.
+	Clear(ctx context.Context) error
+}
+
+// Watermark is a stored watermark.
+type Watermark struct {
+	Connector, Partition string
+	Value                []byte
+}
+
+// RunQueue is the run queue that spreads runs over several idsync
+// processes (idsync worker): runs are enqueued, claimed by one worker
+// each, kept alive by the worker's heartbeats, and claimed again by
+// another worker when their claimer stops heartbeating (it died), which
+// then resumes them. Both sqlstore and pgstore implement it on the Store.
+type RunQueue interface {
+	// Enqueue adds q (ID, Connector and Profile set) in state QueueQueued.
+	Enqueue(ctx context.Context, q *QueuedRun) error
+	// ClaimRun claims for worker the oldest entry that is queued, or
+	// running with a heartbeat older than stale (its claimer died), of
+	// one of connectors (any when empty), skipping connectors that have
+	// an entry running with a fresh heartbeat. It marks the entry
+	// running, counts the attempt, and returns it; nil, nil when none
+	// is claimable. Claims of concurrent workers never return one entry
+	// twice.
+	ClaimRun(ctx context.Context, worker LockOwner, connectors []string, stale time.Duration) (*QueuedRun, error)
+	// UpdateClaimed writes the entry's State, StepsDone, RunID and Message and
+	// refreshes its heartbeat, if worker still holds the claim; else it
+	// returns an error wrapping ErrLocked (another worker took it over).
+	UpdateClaimed(ctx context.Context, q *QueuedRun, workerID string) error
+	// GetQueued returns an entry, or ErrNotFound.
+	GetQueued(ctx context.Context, id string) (*QueuedRun, error)
+	// ListQueue returns the entries in the given states (all when none),
+	// oldest first.
+	ListQueue(ctx context.Context, states ...QueueState) ([]*QueuedRun, error)
+}
+
+// QueueState is the state of a queue entry.
+type QueueState string
+
+// Queue states.
+const (
+	QueueQueued  QueueState = "queued"
+	QueueRunning QueueState = "running"
+	QueueDone    QueueState = "done"   // the run finished (whatever its status)
+	QueueFailed  QueueState = "failed" // the run could not be attempted
+)
+
+// QueuedRun is an entry of the run queue.
+type QueuedRun struct {
+	ID        string     `json:"id"`
+	Connector string     `json:"connector"`
+	Profile   string     `json:"profile"`
+	State     QueueState `json:"state"`
+	Enqueued  time.Time  `json:"enqueued"`
+	// Claimer is the worker running (or that last ran) the entry.
+	Claimer   LockOwner `json:"claimer"`
+	Heartbeat time.Time `json:"heartbeat"`
+	Attempts  int       `json:"attempts"`
+	// StepsDone counts the profile's leading steps that earlier attempts
+	// finished: a resumed attempt runs the steps after them.
+	StepsDone int `json:"stepsDone,omitempty"`
+	// RunID is the run record of the latest attempt.
+	RunID   string `json:"runId,omitempty"`
+	Message string `json:"message,omitempty"`
+}

@@ -17,7 +17,8 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/config"
-	"github.com/idsync/idsync/store/sqlstore"
+	"github.com/idsync/idsync/store/pgstore"
+	"github.com/idsync/idsync/store/storeopen"
 )
 
 // benchStage is one measured stage of the benchmark.
@@ -60,8 +61,9 @@ everyone, a mail CSV for employees), and run:
 
 It prints objects/s per stage (N divided by the stage's seconds) and the
 peak resident memory. The store is a SQLite file in the working folder
-unless --store is given.`,
-		Example: "  idsync bench --objects 100000\n  idsync bench --objects 2000 --json",
+unless --store is given; a PostgreSQL DSN (postgres://…) without a
+search_path gets a new schema, dropped at the end unless --keep.`,
+		Example: "  idsync bench --objects 100000\n  idsync bench --objects 2000 --json\n  idsync bench --store postgres://postgres@127.0.0.1:5432/test --objects 100000",
 		Args:    args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, as []string) error {
 			if objects < 10 {
@@ -103,9 +105,25 @@ func (a *app) bench(ctx context.Context, n int, dir string, keep bool) error {
 	if dsn == "" {
 		dsn = cfg.Store
 	}
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	var opts storeopen.Options
+	if pgstore.IsDSN(dsn) && !strings.Contains(dsn, "search_path=") {
+		// A PostgreSQL bench runs in a new schema of its own, dropped
+		// afterwards unless --keep.
+		opts.Schema = "idsync_bench_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if !keep {
+			defer func() {
+				if err := pgstore.DropSchema(context.WithoutCancel(ctx), dsn, opts.Schema); err != nil {
+					fmt.Fprintf(a.stderr, "bench: %v\n", err)
+				}
+			}()
+		}
+		if !a.jsonOut {
+			fmt.Fprintf(a.stdout, "bench: PostgreSQL schema %s of %s\n", opts.Schema, storeopen.Redact(dsn))
+		}
+	}
+	st, err := storeopen.Open(ctx, dsn, opts)
 	if err != nil {
-		return fmt.Errorf("open store: %w", err)
+		return fmt.Errorf("open store %s: %w", storeopen.Redact(dsn), err)
 	}
 	defer st.Close()
 	pr := a.newRunProgress(ctx, cfg, st)

@@ -30,7 +30,7 @@ import (
 	csvconn "github.com/idsync/idsync/connector/csv"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
-	"github.com/idsync/idsync/store/sqlstore"
+	"github.com/idsync/idsync/store/storeopen"
 )
 
 // Exit codes.
@@ -199,7 +199,7 @@ Start with: idsync quickstart`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configDir, "config", def, "configuration directory ($IDSYNC_CONFIG)")
-	pf.StringVar(&a.storeDSN, "store", "", "store DSN, overriding the configuration's (sqlite:/path/file.db)")
+	pf.StringVar(&a.storeDSN, "store", "", "store DSN, overriding the configuration's (sqlite:/path/file.db, postgres://user@host/db)")
 	pf.BoolVar(&a.jsonOut, "json", false, "print JSON instead of tables")
 	pf.StringVar(&a.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	pf.StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file")
@@ -218,6 +218,9 @@ Start with: idsync quickstart`,
 		a.versionCmd(),
 		a.quickstartCmd(),
 		a.benchCmd(),
+		a.storeCmd(),
+		a.workerCmd(),
+		a.queueCmd(),
 		newExprCmd(),
 		a.rulesCmd(),
 	)
@@ -293,9 +296,9 @@ func (a *app) openStore(ctx context.Context) (*config.Config, store.Store, error
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := sqlstore.Open(ctx, a.dsn(cfg), sqlstore.Options{})
+	st, err := storeopen.Open(ctx, a.dsn(cfg), storeopen.Options{Logger: a.log()})
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store: %w", err)
+		return nil, nil, fmt.Errorf("open store %s: %w", storeopen.Redact(a.dsn(cfg)), err)
 	}
 	return cfg, st, nil
 }

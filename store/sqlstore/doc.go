@@ -5,10 +5,9 @@
 //	db, err := sqlstore.Open(ctx, "sqlite:/var/lib/idsync/idsync.db", sqlstore.Options{})
 //
 // Database-specific details (driver, DSN, pragmas, placeholders, error
-// codes, migrations) sit behind one dialect value, so that a PostgreSQL
-// dialect can join later and run the same SQL, which is kept portable:
-// "?" placeholders, INSERT ... ON CONFLICT upserts, RETURNING, partial
-// indexes.
+// codes, migrations) sit behind one dialect value. PostgreSQL has its own
+// implementation on pgx, store/pgstore (COPY, arrays, advisory locks);
+// store/storeopen picks one by DSN.
 //
 // # Transactions
 //

@@ -126,6 +126,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Lock/HolderWithDeadProcessLosesIt", s.lockDeadPID},
 		{"Lock/StaleHeartbeatLosesIt", s.lockStale},
 		{"Lock/HeartbeatKeepsIt", s.lockHeartbeat},
+		{"Transfer/ListRestoreAndClear", s.transfer},
+		{"Queue/ClaimsAreExclusiveOldestFirstAndOnePerConnector", s.queueClaims},
+		{"Queue/ConcurrentClaimsNeverShareAnEntry", s.queueConcurrent},
+		{"Queue/StaleClaimIsTakenOverAndTheOldClaimerLosesIt", s.queueStale},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -1532,4 +1536,246 @@ func (s *suite) lockHeartbeat(t *testing.T, st store.Store) {
 		t.Errorf("TryLock over a holder that heartbeats error = %v, want ErrLocked", err)
 	}
 	must(t, "Release", l.Release(ctx))
+}
+
+// ---------------------------------------------------------------------------
+// transfer (store.Transfer, optional)
+
+func (s *suite) transfer(t *testing.T, st store.Store) {
+	probe, err := st.Begin(t.Context(), false)
+	must(t, "Begin", err)
+	_, ok := probe.(store.Transfer)
+	probe.Rollback()
+	if !ok {
+		t.Skip("the store's transactions do not implement store.Transfer")
+	}
+	setIndexes(t, st, store.Indexes{MV: []string{"mail"}, CS: map[string][]string{"hr": {"mail"}}})
+	restored := fullCS("cs-r")
+	restored.Connector = "hr"
+	restored.Version = 7
+	restored.Attrs["mail"] = []idsync.Value{idsync.String("R@example.com")}
+	write(t, st, func(ctx context.Context, tx store.Tx) {
+		tr := tx.(store.Transfer)
+		must(t, "PutWatermark", tx.PutWatermark(ctx, "hr", "", []byte("usn-1")))
+		must(t, "PutWatermark", tx.PutWatermark(ctx, "", "\x00engine-state", []byte{0, 1}))
+		for range 3 {
+			_, err := tx.NextSeq(ctx, "import-gen")
+			must(t, "NextSeq", err)
+		}
+		must(t, "SetSeq", tr.SetSeq(ctx, "other", 41))
+		must(t, "RestoreCS", tr.RestoreCS(ctx, []*idsync.CSObject{restored}))
+		must(t, "PutMV", tx.PutMV(ctx, []*idsync.MVObject{mv("mv-1", "person", "mail", "m@example.com")}))
+		must(t, "PutRun", tx.PutRun(ctx, run("run-1", "hr", idsync.StatusSuccess, t0)))
+	})
+	read(t, st, func(ctx context.Context, tx store.Tx) {
+		tr := tx.(store.Transfer)
+		ix, err := tr.Indexes(ctx)
+		must(t, "Indexes", err)
+		diff(t, "Indexes", store.Indexes{MV: []string{"mail"}, CS: map[string][]string{"hr": {"mail"}}}, ix)
+		wms, err := tr.ListWatermarks(ctx)
+		must(t, "ListWatermarks", err)
+		diff(t, "ListWatermarks", []store.Watermark{
+			{Connector: "", Partition: "\x00engine-state", Value: []byte{0, 1}},
+			{Connector: "hr", Partition: "", Value: []byte("usn-1")},
+		}, wms)
+		seqs, err := tr.ListSeqs(ctx)
+		must(t, "ListSeqs", err)
+		diff(t, "ListSeqs", map[string]int64{"import-gen": 3, "other": 41}, seqs)
+		got, err := tx.GetCS(ctx, "cs-r")
+		must(t, "GetCS", err)
+		diff(t, "restored object", restored, got)
+		found, err := tx.FindCS(ctx, "hr", "mail", []string{"r@example.com"}, false)
+		must(t, "FindCS", err)
+		diff(t, "FindCS of a restored object", map[string][]string{"r@example.com": {"cs-r"}}, found)
+	})
+	write(t, st, func(ctx context.Context, tx store.Tx) {
+		n, err := tx.NextSeq(ctx, "other")
+		must(t, "NextSeq", err)
+		if n != 42 {
+			t.Errorf("NextSeq after SetSeq(41) = %d, want 42", n)
+		}
+		// Restoring an existing ID fails.
+	})
+	tx, err := st.Begin(t.Context(), true)
+	must(t, "Begin", err)
+	if err := tx.(store.Transfer).RestoreCS(t.Context(), []*idsync.CSObject{restored}); err == nil {
+		t.Errorf("RestoreCS of an existing object succeeded, want an error")
+	}
+	tx.Rollback()
+	write(t, st, func(ctx context.Context, tx store.Tx) {
+		must(t, "Clear", tx.(store.Transfer).Clear(ctx))
+	})
+	read(t, st, func(ctx context.Context, tx store.Tx) {
+		tr := tx.(store.Transfer)
+		ncs, err := tx.CountCS(ctx, store.CSFilter{})
+		must(t, "CountCS", err)
+		nmv, err := tx.CountMV(ctx, store.MVFilter{})
+		must(t, "CountMV", err)
+		runs, err := tx.ListRuns(ctx, store.RunFilter{})
+		must(t, "ListRuns", err)
+		wms, err := tr.ListWatermarks(ctx)
+		must(t, "ListWatermarks", err)
+		seqs, err := tr.ListSeqs(ctx)
+		must(t, "ListSeqs", err)
+		ix, err := tr.Indexes(ctx)
+		must(t, "Indexes", err)
+		if ncs+nmv+len(runs)+len(wms)+len(seqs)+len(ix.MV)+len(ix.CS) != 0 {
+			t.Errorf("after Clear: %d cs, %d mv, %d runs, %d watermarks, %d sequences, indexes %v; want nothing", ncs, nmv, len(runs), len(wms), len(seqs), ix)
+		}
+	})
+}
+
+// ---------------------------------------------------------------------------
+// run queue (store.RunQueue, optional)
+
+func runQueue(t *testing.T, st store.Store) store.RunQueue {
+	q, ok := st.(store.RunQueue)
+	if !ok {
+		t.Skip("the store does not implement store.RunQueue")
+	}
+	return q
+}
+
+func enqueue(t *testing.T, q store.RunQueue, id, connector, profile string, at time.Time) {
+	t.Helper()
+	must(t, "Enqueue", q.Enqueue(t.Context(), &store.QueuedRun{ID: id, Connector: connector, Profile: profile, Enqueued: at}))
+}
+
+func claimID(t *testing.T, q store.RunQueue, worker string, connectors []string, stale time.Duration) string {
+	t.Helper()
+	c, err := q.ClaimRun(t.Context(), owner(worker, "worker "+worker), connectors, stale)
+	must(t, "ClaimRun", err)
+	if c == nil {
+		return ""
+	}
+	if c.State != store.QueueRunning || c.Claimer.ID != worker {
+		t.Errorf("claimed entry %s: state %s claimer %q, want running by %s", c.ID, c.State, c.Claimer.ID, worker)
+	}
+	return c.ID
+}
+
+func (s *suite) queueClaims(t *testing.T, st store.Store) {
+	q := runQueue(t, st)
+	ctx := t.Context()
+	enqueue(t, q, "q1", "hr", "full-import", t0)
+	enqueue(t, q, "q2", "hr", "delta-import", t0.Add(time.Second))
+	enqueue(t, q, "q3", "ad", "export", t0.Add(2*time.Second))
+	const stale = time.Hour
+	if got := claimID(t, q, "w0", []string{"crm"}, stale); got != "" {
+		t.Errorf("claim for connector crm = %q, want nothing", got)
+	}
+	if got := claimID(t, q, "w1", nil, stale); got != "q1" {
+		t.Fatalf("first claim = %q, want the oldest entry q1", got)
+	}
+	// q2 is of hr, which q1 keeps busy: the next claim skips to q3.
+	if got := claimID(t, q, "w2", nil, stale); got != "q3" {
+		t.Fatalf("second claim = %q, want q3 (hr is busy)", got)
+	}
+	if got := claimID(t, q, "w3", nil, stale); got != "" {
+		t.Fatalf("third claim = %q, want nothing claimable", got)
+	}
+	e, err := q.GetQueued(ctx, "q1")
+	must(t, "GetQueued", err)
+	e.RunID, e.Message = "run-1", "started"
+	must(t, "UpdateClaimed", q.UpdateClaimed(ctx, e, "w1"))
+	if err := q.UpdateClaimed(ctx, e, "w2"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("UpdateClaimed by a worker that does not hold the claim = %v, want ErrLocked", err)
+	}
+	e.State, e.StepsDone = store.QueueDone, 1
+	must(t, "UpdateClaimed(done)", q.UpdateClaimed(ctx, e, "w1"))
+	if got := claimID(t, q, "w3", nil, stale); got != "q2" {
+		t.Fatalf("claim after q1 finished = %q, want q2", got)
+	}
+	done, err := q.ListQueue(ctx, store.QueueDone)
+	must(t, "ListQueue", err)
+	if len(done) != 1 || done[0].ID != "q1" || done[0].RunID != "run-1" || done[0].Attempts != 1 || done[0].StepsDone != 1 || done[0].Claimer.What != "worker w1" {
+		t.Errorf("ListQueue(done) = %+v, want q1 with run-1, 1 step done, after 1 attempt by w1", done)
+	}
+	all, err := q.ListQueue(ctx)
+	must(t, "ListQueue", err)
+	if got := ids2(all); !slices.Equal(got, []string{"q1", "q2", "q3"}) {
+		t.Errorf("ListQueue() = %v, want q1 q2 q3 (oldest first)", got)
+	}
+	if _, err := q.GetQueued(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetQueued(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func ids2(qs []*store.QueuedRun) []string {
+	var out []string
+	for _, q := range qs {
+		out = append(out, q.ID)
+	}
+	return out
+}
+
+func (s *suite) queueConcurrent(t *testing.T, st store.Store) {
+	q := runQueue(t, st)
+	const n = 12
+	for i := range n {
+		enqueue(t, q, fmt.Sprintf("q%02d", i), fmt.Sprintf("c%02d", i), "export", t0.Add(time.Duration(i)*time.Second))
+	}
+	var mu sync.Mutex
+	seen := map[string]string{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker := fmt.Sprintf("w%d", w)
+			for {
+				c, err := q.ClaimRun(t.Context(), owner(worker, worker), nil, time.Hour)
+				if err != nil {
+					t.Errorf("ClaimRun: %v", err)
+					return
+				}
+				if c == nil {
+					return
+				}
+				mu.Lock()
+				if other, dup := seen[c.ID]; dup {
+					t.Errorf("entry %s claimed by %s and %s", c.ID, other, worker)
+				}
+				seen[c.ID] = worker
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("%d entries claimed, want %d", len(seen), n)
+	}
+}
+
+func (s *suite) queueStale(t *testing.T, st store.Store) {
+	q := runQueue(t, st)
+	if s.clock == nil {
+		t.Skip("needs WithClock")
+	}
+	ctx := t.Context()
+	enqueue(t, q, "q1", "hr", "full-import", time.Time{})
+	stale := s.lockTimeout
+	if got := claimID(t, q, "w1", nil, stale); got != "q1" {
+		t.Fatalf("claim = %q, want q1", got)
+	}
+	s.clock.Advance(stale / 2)
+	if got := claimID(t, q, "w2", nil, stale); got != "" {
+		t.Fatalf("claim while w1 heartbeats = %q, want nothing", got)
+	}
+	e, err := q.GetQueued(ctx, "q1")
+	must(t, "GetQueued", err)
+	must(t, "UpdateClaimed (heartbeat)", q.UpdateClaimed(ctx, e, "w1"))
+	s.clock.Advance(stale / 2)
+	if got := claimID(t, q, "w2", nil, stale); got != "" {
+		t.Fatalf("claim after a fresh heartbeat = %q, want nothing", got)
+	}
+	s.clock.Advance(stale + time.Second)
+	c, err := q.ClaimRun(ctx, owner("w2", "worker 2"), nil, stale)
+	must(t, "ClaimRun", err)
+	if c == nil || c.ID != "q1" || c.Attempts != 2 || c.Claimer.ID != "w2" {
+		t.Fatalf("claim of a stale entry = %+v, want q1, attempt 2, by w2", c)
+	}
+	if err := q.UpdateClaimed(ctx, e, "w1"); !errors.Is(err, store.ErrLocked) {
+		t.Errorf("UpdateClaimed by the old claimer = %v, want ErrLocked", err)
+	}
 }

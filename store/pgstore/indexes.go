@@ -1,0 +1,230 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/store"
+)
+
+// indexSet is a normalized index declaration: sorted, without duplicates
+// or empty lists.
+type indexSet struct {
+	MV  []string            `json:"mv,omitempty"`
+	CS  map[string][]string `json:"cs,omitempty"`
+	raw string
+}
+
+func normalizeIndexes(ix store.Indexes) *indexSet {
+	norm := func(names []string) []string {
+		out := slices.Clone(names)
+		out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	s := &indexSet{MV: norm(ix.MV)}
+	for c, names := range ix.CS {
+		if n := norm(names); len(n) > 0 {
+			if s.CS == nil {
+				s.CS = map[string][]string{}
+			}
+			s.CS[c] = n
+		}
+	}
+	if len(s.MV) == 0 {
+		s.MV = nil
+	}
+	b, _ := json.Marshal(s) // maps marshal in key order
+	s.raw = string(b)
+	return s
+}
+
+func (s *indexSet) hasMV(attr string) bool { return slices.Contains(s.MV, attr) }
+
+func (s *indexSet) hasCS(connector, attr string) bool {
+	return slices.Contains(s.CS[connector], attr)
+}
+
+const metaIndexes = "indexes"
+
+// indexes returns the index declaration, read once per transaction (a
+// write transaction thus sees what another process declared before it).
+func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
+	if t.ix != nil {
+		return t.ix, nil
+	}
+	var raw string
+	err := t.queryRow(ctx, `SELECT value FROM meta WHERE key = $1`, metaIndexes).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		t.ix = &indexSet{raw: ""}
+		return t.ix, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read index declaration: %w", err)
+	}
+	db := t.db
+	db.ixMu.Lock()
+	defer db.ixMu.Unlock()
+	if db.ixCache != nil && db.ixCache.raw == raw {
+		t.ix = db.ixCache
+		return t.ix, nil
+	}
+	s := &indexSet{raw: raw}
+	if err := json.Unmarshal([]byte(raw), s); err != nil {
+		return nil, fmt.Errorf("decode index declaration: %w", err)
+	}
+	db.ixCache = s
+	t.ix = s
+	return s, nil
+}
+
+// SetIndexes declares the value indexes. When the declaration changed, it
+// drops the index rows of attributes no longer declared and builds those
+// of newly declared attributes from every stored object, in one write
+// transaction.
+func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
+	want := normalizeIndexes(ix)
+	err := db.withTx(ctx, true, func(t *tx) error {
+		have, err := t.indexes(ctx)
+		if err != nil {
+			return err
+		}
+		if have.raw == want.raw {
+			return nil
+		}
+		gone, added := diffNames(have.MV, want.MV)
+		if len(gone) > 0 {
+			if _, err := t.exec(ctx, `DELETE FROM mv_index WHERE attr = ANY($1)`, gone); err != nil {
+				return err
+			}
+		}
+		if len(added) > 0 {
+			db.log.Info("pgstore: building metaverse value indexes", "attributes", added)
+			if err := t.rebuildMVIndex(ctx, added); err != nil {
+				return err
+			}
+		}
+		connectors := map[string]bool{}
+		for c := range have.CS {
+			connectors[c] = true
+		}
+		for c := range want.CS {
+			connectors[c] = true
+		}
+		for c := range connectors {
+			gone, added := diffNames(have.CS[c], want.CS[c])
+			if len(gone) > 0 {
+				if _, err := t.exec(ctx, `DELETE FROM cs_index WHERE connector = $1 AND attr = ANY($2)`, c, gone); err != nil {
+					return err
+				}
+			}
+			if len(added) > 0 {
+				db.log.Info("pgstore: building connector space value indexes", "connector", c, "attributes", added)
+				if err := t.rebuildCSIndex(ctx, c, added); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := t.exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			metaIndexes, want.raw); err != nil {
+			return err
+		}
+		t.ix = want
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: set indexes: %w", err)
+	}
+	return nil
+}
+
+// diffNames returns the names of a missing from b, and of b missing from a.
+func diffNames(a, b []string) (gone, added []string) {
+	for _, n := range a {
+		if !slices.Contains(b, n) {
+			gone = append(gone, n)
+		}
+	}
+	for _, n := range b {
+		if !slices.Contains(a, n) {
+			added = append(added, n)
+		}
+	}
+	return gone, added
+}
+
+// rebuildPage is how many objects an index rebuild reads at a time.
+const rebuildPage = 1000
+
+func (t *tx) rebuildMVIndex(ctx context.Context, attrs []string) error {
+	after := ""
+	for {
+		objs, err := t.listMV(ctx, store.MVFilter{After: after, Limit: rebuildPage})
+		if err != nil {
+			return err
+		}
+		if len(objs) == 0 {
+			return nil
+		}
+		var rows [][]any
+		for _, o := range objs {
+			eachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
+				rows = append(rows, []any{attr, fold, value, o.ObjectType, o.ID})
+			})
+		}
+		if err := t.insert(ctx, "mv_index", mvIndexCols, mvIndexTypes, rows); err != nil {
+			return err
+		}
+		after = objs[len(objs)-1].ID
+	}
+}
+
+func (t *tx) rebuildCSIndex(ctx context.Context, connector string, attrs []string) error {
+	after := ""
+	for {
+		objs, err := t.listCS(ctx, store.CSFilter{Connector: connector, After: after, Limit: rebuildPage})
+		if err != nil {
+			return err
+		}
+		if len(objs) == 0 {
+			return nil
+		}
+		var rows [][]any
+		for _, o := range objs {
+			eachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
+				rows = append(rows, []any{connector, attr, fold, value, o.ID})
+			})
+		}
+		if err := t.insert(ctx, "cs_index", csIndexCols, csIndexTypes, rows); err != nil {
+			return err
+		}
+		after = objs[len(objs)-1].ID
+	}
+}
+
+// eachIndexValue calls fn with the distinct text forms of the values of
+// each attribute in attrs.
+func eachIndexValue(a idsync.Attrs, attrs []string, fn func(attr, fold, value string)) {
+	for _, attr := range attrs {
+		vs := a[attr]
+		for i, v := range vs {
+			s := v.String()
+			dup := false
+			for _, w := range vs[:i] {
+				if w.String() == s {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				fn(attr, store.FoldValue(s), s)
+			}
+		}
+	}
+}
