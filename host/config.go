@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/connector"
 	"github.com/idsync/idsync/scim"
 )
@@ -82,6 +83,11 @@ type Endpoint struct {
 type ResourceMap struct {
 	ObjectType string            `yaml:"objectType"`
 	Attributes map[string]string `yaml:"attributes"`
+	// DN is the DN of a created object: a template of connector
+	// attributes ("CN={cn},OU=Users,DC=example,DC=com"; values are
+	// escaped as RFC 4514 says). Empty: the connector names the object
+	// (a DN-less connector uses the anchor).
+	DN string `yaml:"dn"`
 }
 
 // Defaults.
@@ -171,6 +177,9 @@ func (c *Config) Validate() error {
 			}
 			if _, ok := rm.m.Attributes[rm.need]; !ok {
 				errs = append(errs, fmt.Errorf("%s: %s: attribute %s must be mapped", where, rm.name, rm.need))
+			}
+			if err := checkTemplate(rm.m.DN); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %s: dn: %w", where, rm.name, err))
 			}
 			if _, err := compileMap(rm.m); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s: %w", where, rm.name, err))
@@ -272,4 +281,58 @@ func seedOf(f scim.Filter) (map[string]any, bool) {
 		return l, true
 	}
 	return nil, false
+}
+
+func checkTemplate(t string) error {
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case '{':
+			j := strings.IndexByte(t[i:], '}')
+			if j < 2 {
+				return fmt.Errorf("unclosed or empty {} in %q", t)
+			}
+			i += j
+		case '}':
+			return fmt.Errorf("unbalanced } in %q", t)
+		}
+	}
+	return nil
+}
+
+// expandDN fills a DN template with attribute values, escaped as RFC
+// 4514 says; an attribute without a value is an error.
+func expandDN(t string, a idsync.Attrs) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		if t[i] != '{' {
+			b.WriteByte(t[i])
+			continue
+		}
+		j := strings.IndexByte(t[i:], '}')
+		name := t[i+1 : i+j]
+		v := a.Get(name)
+		if v.IsZero() || v.String() == "" {
+			return "", fmt.Errorf("the DN template needs attribute %s, which has no value", name)
+		}
+		b.WriteString(escapeRDNValue(v.String()))
+		i += j
+	}
+	return b.String(), nil
+}
+
+func escapeRDNValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case strings.IndexByte(`,+"\\<>;=`, c) >= 0, c == '#' && i == 0, c == ' ' && (i == 0 || i == len(s)-1):
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == 0:
+			b.WriteString(`\00`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

@@ -532,7 +532,13 @@ func (rt *rtype) create(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	o, err := rt.ep.h.Export(ctx, idsync.Change{Op: idsync.OpAdd, ObjectType: rt.objectType, Mods: idsync.ModsFromAttrs(attrs)})
+	dn := ""
+	if rt.dn != "" {
+		if dn, err = expandDN(rt.dn, attrs); err != nil {
+			return scim.Errorf(400, scim.ErrInvalidValue, "%v", err)
+		}
+	}
+	o, err := rt.ep.h.Export(ctx, idsync.Change{Op: idsync.OpAdd, ObjectType: rt.objectType, DN: dn, Mods: idsync.ModsFromAttrs(attrs)})
 	if err != nil {
 		return err
 	}

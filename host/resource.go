@@ -21,8 +21,9 @@ type rtype struct {
 	endpoint   string // /Users, /Groups
 	schema     string
 	objectType string
+	dn         string // DN template
 	maps       []mapping
-	extensions []string          // extension URNs used by the maps
+	extensions []string                   // extension URNs used by the maps
 	types      map[string]idsync.AttrType // connector attribute types, when discovered
 	byPath     map[string]*mapping        // lowercased scim path → mapping
 }

@@ -109,7 +109,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 				s.Close(ctx)
 				return nil, err
 			}
-			rt := &rtype{ep: ep, name: x.name, endpoint: x.endpoint, schema: x.schema, objectType: x.m.ObjectType, maps: maps,
+			rt := &rtype{ep: ep, name: x.name, endpoint: x.endpoint, schema: x.schema, objectType: x.m.ObjectType, dn: x.m.DN, maps: maps,
 				types: map[string]idsync.AttrType{}, byPath: map[string]*mapping{}}
 			if cl := sch.Class(x.m.ObjectType); cl != nil {
 				for _, a := range cl.Attrs {
@@ -158,7 +158,7 @@ func (s *Server) Refresh(ctx context.Context) error {
 			continue
 		}
 		s.log.Info("host: refreshed", "connector", ep.cn, "run", res.ID, "status", res.Status)
-		if res.Status != idsync.StatusSuccess && res.Status != idsync.StatusCompletedWithErrors {
+		if !strings.HasPrefix(string(res.Status), "success") && !strings.HasPrefix(string(res.Status), "completed") {
 			errs = append(errs, fmt.Errorf("refresh %s: run %s ended %s", ep.cn, res.ID, res.Status))
 		}
 	}
