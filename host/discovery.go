@@ -120,9 +120,11 @@ func (ep *endpoint) schemaDefs(base string) []scim.Resource {
 				d["subAttributes"] = append(subs, simpleDef(m.path.Attr.Sub, typ, false, false, "readWrite", "default", "none"))
 			case kindMulti, kindFiltered:
 				d := simpleDef(name, "complex", true, false, "readWrite", "default", "none")
+				tp := simpleDef("type", "string", false, false, "readWrite", "default", "none")
+				tp["canonicalValues"] = []any{"work", "home", "other"}
 				d["subAttributes"] = []any{
 					simpleDef("value", "string", false, false, "readWrite", "default", "none"),
-					simpleDef("type", "string", false, false, "readWrite", "default", "none"),
+					tp,
 					simpleDef("primary", "boolean", false, false, "readWrite", "default", "none"),
 				}
 				attrs[name] = d

@@ -32,7 +32,10 @@ scimmy_start() {
 		local p; p=$(cat "$dir/pid"); kill "$p" 2>/dev/null
 		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 	fi
-	(cd "$dir" && PORT=$port SCIM_TOKEN=$token nohup node server.mjs >"$dir/server.log" 2>&1 </dev/null & echo $! >"$dir/pid")
+	# exec: the recorded PID is node's own.
+	(cd "$dir" && exec env PORT="$port" SCIM_TOKEN="$token" node server.mjs >"$dir/server.log" 2>&1 </dev/null) &
+	echo $! >"$dir/pid"
+	disown $! 2>/dev/null || true
 	for _ in $(seq 1 100); do
 		curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$url/ServiceProviderConfig" 2>/dev/null && break
 		sleep 0.05

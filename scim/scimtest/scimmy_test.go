@@ -2,6 +2,9 @@ package scimtest_test
 
 import (
 	"os"
+	"strconv"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/idsync/idsync/scim/scimtest"
@@ -17,7 +20,9 @@ func peer(t *testing.T) (string, string) {
 		}
 		t.Skip("IDSYNC_TEST_SCIM_URL not set: source .ci/peers/30-scimmy.sh to run against SCIMMY")
 	}
-	return u, tok
+	// A tenant of its own (see server.mjs), so that other test packages
+	// using the peer at the same time do not disturb this one.
+	return strings.TrimSuffix(u, "/scim/v2") + "/t/scimtest-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "/scim/v2", tok
 }
 
 // TestConformance_SCIMMY keeps the suite honest: a third-party SCIM

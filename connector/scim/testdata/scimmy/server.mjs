@@ -6,21 +6,29 @@
 //
 // Environment: PORT (default 8880), SCIM_TOKEN (default test-token).
 // Started by .ci/peers/30-scimmy.sh; base URL http://127.0.0.1:PORT/scim/v2.
+// Isolated tenants, so that tests running at once do not see each
+// other's data: http://127.0.0.1:PORT/t/NAME/scim/v2 has stores of its
+// own (SCIMMY passes the tenant to the callbacks as their context).
 import express from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
 import {randomUUID} from "node:crypto";
 
 const PORT = +(process.env.PORT ?? 8880), TOKEN = process.env.SCIM_TOKEN ?? "test-token";
-const stores = {User: new Map(), Group: new Map()};
+const tenants = new Map();
+function stores(tenant) {
+  const key = tenant ?? "";
+  if (!tenants.has(key)) tenants.set(key, {User: new Map(), Group: new Map()});
+  return tenants.get(key);
+}
 
 // Users carry the enterprise extension (RFC 7643 §4.3), optional.
 SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
 
 for (const [name, R, unique] of [["User", SCIMMY.Resources.User, "userName"], ["Group", SCIMMY.Resources.Group, "displayName"]]) {
-  const store = stores[name];
   SCIMMY.Resources.declare(R)
-    .ingress((resource, instance) => {
+    .ingress((resource, instance, tenant) => {
+      const store = stores(tenant)[name];
       for (const u of store.values())
         if (String(u[unique]).toLowerCase() === String(instance[unique]).toLowerCase() && u.id !== resource.id)
           throw new SCIMMY.Types.Error(409, "uniqueness", `${unique} ${instance[unique]} already exists`);
@@ -33,7 +41,8 @@ for (const [name, R, unique] of [["User", SCIMMY.Resources.User, "userName"], ["
       store.set(id, rec);
       return strip(rec);
     })
-    .egress((resource) => {
+    .egress((resource, tenant) => {
+      const store = stores(tenant)[name];
       if (resource.id) {
         const r = store.get(resource.id);
         if (!r) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
@@ -42,28 +51,25 @@ for (const [name, R, unique] of [["User", SCIMMY.Resources.User, "userName"], ["
       const all = [...store.values()].map(strip);
       return resource.filter ? resource.filter.match(all) : all;
     })
-    .degress((resource) => {
+    .degress((resource, tenant) => {
+      const store = stores(tenant)[name];
       if (!store.delete(resource.id)) throw new SCIMMY.Types.Error(404, null, `Resource ${resource.id} not found`);
       // A deleted user leaves the groups it was a member of.
-      if (name === "User") for (const g of stores.Group.values())
+      if (name === "User") for (const g of stores(tenant).Group.values())
         if (Array.isArray(g.members)) g.members = g.members.filter((m) => m.value !== resource.id);
     });
 }
 function strip(r) { const {v, ...meta} = r.meta; return {...r, meta}; }
 
 const app = express();
-// Test-only reset: empties both stores so that each test starts clean.
-app.post("/test/reset", (req, res) => {
-  if (req.header("Authorization") !== `Bearer ${TOKEN}`) return res.status(401).end();
-  stores.User.clear(); stores.Group.clear(); res.status(204).end();
-});
-app.use("/scim/v2", new SCIMMYRouters({
+app.use(["/scim/v2", "/t/:tenant/scim/v2"], new SCIMMYRouters({
   type: "bearer",
   docUri: "https://example.invalid/auth",
   handler: (req) => {
     if (req.header("Authorization") !== `Bearer ${TOKEN}`) throw new Error("Authorization failed");
     return "test-client";
   },
+  context: (req) => req.params.tenant,
 }));
 const srv = app.listen(PORT, "127.0.0.1", () => console.log(`SCIM server on http://127.0.0.1:${PORT}/scim/v2 pid=${process.pid}`));
 process.on("SIGTERM", () => srv.close(() => process.exit(0)));
