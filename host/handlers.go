@@ -24,7 +24,23 @@ func (rt *rtype) live(o *idsync.CSObject) bool {
 		!o.Obsolete && o.PendingImport != idsync.ImportDelete
 }
 
+// readTx runs f in a read transaction. When another process declared
+// the store's value indexes without the host's (an engine started by
+// `idsync run` declares only what its rules need), the host declares
+// them again and runs f once more.
 func (rt *rtype) readTx(ctx context.Context, f func(tx store.Tx) error) error {
+	err := rt.readTxOnce(ctx, f)
+	if err != nil && strings.Contains(err.Error(), "is not indexed") {
+		rt.ep.s.log.Warn("host: value indexes were dropped by another process; declaring them again", "connector", rt.ep.cn)
+		if derr := rt.ep.s.eng.DeclareHostIndexes(ctx, rt.ep.s.idx); derr != nil {
+			return derr
+		}
+		err = rt.readTxOnce(ctx, f)
+	}
+	return err
+}
+
+func (rt *rtype) readTxOnce(ctx context.Context, f func(tx store.Tx) error) error {
 	tx, err := rt.ep.s.st.Begin(ctx, false)
 	if err != nil {
 		return err

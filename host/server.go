@@ -45,6 +45,8 @@ type Server struct {
 	now   func() time.Time
 	token []byte
 	eps   []*endpoint
+	eng   *engine.Engine
+	idx   map[string][]string // the indexes the host declared
 }
 
 type endpoint struct {
@@ -133,6 +135,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.Close(ctx)
 		return nil, err
 	}
+	s.eng, s.idx = o.Engine, idx
 	return s, nil
 }
 

@@ -27,11 +27,11 @@ type resType struct {
 type attrKind uint8
 
 const (
-	akSimple     attrKind = iota // a simple attribute (multi-valued or not), or a sub-attribute of a single complex one (name.givenName)
-	akValues                     // a multi-valued complex attribute with a "value": its values (emails)
-	akRef                        // a single complex reference (enterprise manager): the target's id
-	akRefs                       // multi-valued references (Group members, User groups): the targets' ids
-	akJSON                       // a multi-valued complex attribute without "value" (addresses): each value as JSON text
+	akSimple attrKind = iota // a simple attribute (multi-valued or not), or a sub-attribute of a single complex one (name.givenName)
+	akValues                 // a multi-valued complex attribute with a "value": its values (emails)
+	akRef                    // a single complex reference (enterprise manager): the target's id
+	akRefs                   // multi-valued references (Group members, User groups): the targets' ids
+	akJSON                   // a multi-valued complex attribute without "value" (addresses): each value as JSON text
 )
 
 // attrMap is one idsync attribute of a resource type.

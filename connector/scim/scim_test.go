@@ -246,7 +246,7 @@ func fullCycle(t *testing.T, tg target, edit ...func(*Config)) {
 		return idsync.Change{Op: idsync.OpAdd, ObjectType: "User", Mods: idsync.ModsFromAttrs(idsync.Attrs{
 			"userName": {idsync.String(name)}, "name.givenName": {idsync.String(given)}, "name.familyName": {idsync.String("Test")},
 			"displayName": {idsync.String(given + " Test")}, "active": {idsync.Bool(true)},
-			"emails":             {idsync.String(name + "@example.com")},
+			"emails":               {idsync.String(name + "@example.com")},
 			ent + "employeeNumber": {idsync.String("E-" + name)},
 		})}
 	}

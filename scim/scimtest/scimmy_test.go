@@ -4,8 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/idsync/idsync/scim/scimtest"
 )
