@@ -25,6 +25,10 @@ import (
 // on a copy of the example in a temporary directory, over the store
 // there; it returns the endpoint URL and the CSV file's path.
 func csvHost(t *testing.T, dir string) (string, string, *host.Server) {
+	return csvHostB(t, dir)
+}
+
+func csvHostB(t testing.TB, dir string) (string, string, *host.Server) {
 	t.Helper()
 	ctx := context.Background()
 	reg := connector.NewRegistry(csvconn.Type)

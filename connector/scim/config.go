@@ -41,6 +41,7 @@ type Config struct {
 	Update             string        `yaml:"update"`
 	Timeout            time.Duration `yaml:"timeout"`
 	MaxRetries         *int          `yaml:"maxRetries"`
+	Concurrency        int           `yaml:"concurrency"`
 	MaxRetryWait       time.Duration `yaml:"maxRetryWait"`
 	CAFile             string        `yaml:"caFile"`
 	InsecureSkipVerify bool          `yaml:"insecureSkipVerify"`
@@ -127,6 +128,9 @@ func (c *Config) Validate() error {
 	if c.PageSize < 0 {
 		errs = append(errs, errors.New("pageSize must be positive"))
 	}
+	if c.Concurrency < 0 || c.Concurrency > 64 {
+		errs = append(errs, errors.New("concurrency must be between 1 and 64"))
+	}
 	if c.MaxRetries != nil && *c.MaxRetries < 0 {
 		errs = append(errs, errors.New("maxRetries must not be negative"))
 	}
@@ -145,4 +149,14 @@ func (c *Config) maxRetries() int {
 		return *c.MaxRetries
 	}
 	return DefaultMaxRetries
+}
+
+// DefaultConcurrency is how many export requests are in flight at once.
+const DefaultConcurrency = 4
+
+func (c *Config) concurrency() int {
+	if c.Concurrency > 0 {
+		return c.Concurrency
+	}
+	return DefaultConcurrency
 }

@@ -443,30 +443,77 @@ type session struct{ c *conn }
 
 func (s *session) Close(ctx context.Context) error { return nil }
 
-// ExportPage sends each change at once. A connection failure (after the
-// retries) before anything of the page was sent fails the page (the run
-// stops as stopped-connectivity, nothing lost); after some changes were
-// sent, the changes not sent fail one by one with error type
-// "connectivity" so that the results of those sent are kept.
+// ExportPage sends the changes of a page, Config.Concurrency at a time:
+// first every change of a non-Group type, then the Group changes (whose
+// members may be users of the same page). A connection failure (after
+// the retries) before any change of the page succeeded fails the page
+// (the run stops as stopped-connectivity, nothing lost); otherwise the
+// changes not sent fail one by one with error type "connectivity", so
+// that the results of those sent are kept.
 func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
-	out := make([]connector.ExportResult, 0, len(changes))
-	var down error
-	for i, ch := range changes {
-		if down != nil {
-			out = append(out, connector.ExportResult{ID: ch.ID, ErrorType: "connectivity", Err: fmt.Errorf("not sent: %w", down)})
-			continue
-		}
-		res, err := s.c.export(ctx, ch)
-		if err != nil {
-			if i == 0 || ctx.Err() != nil {
-				return nil, err
+	out := make([]connector.ExportResult, len(changes))
+	errs := make([]error, len(changes))
+	var (
+		mu   sync.Mutex
+		down error
+		sent bool
+	)
+	run := func(idx []int) {
+		sem := make(chan struct{}, s.c.cfg.concurrency())
+		var wg sync.WaitGroup
+		for _, i := range idx {
+			mu.Lock()
+			stop := down != nil
+			mu.Unlock()
+			if stop {
+				break
 			}
-			down = err
-			out = append(out, connector.ExportResult{ID: ch.ID, ErrorType: "connectivity", Err: err})
-			continue
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(i int) {
+				defer func() { <-sem; wg.Done() }()
+				res, err := s.c.export(ctx, changes[i])
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs[i] = err
+					if down == nil {
+						down = err
+					}
+					return
+				}
+				res.ID = changes[i].ID
+				out[i] = res
+				if res.Err == nil {
+					sent = true
+				}
+			}(i)
 		}
-		res.ID = ch.ID
-		out = append(out, res)
+		wg.Wait()
+	}
+	var first, groups []int
+	for i, ch := range changes {
+		if strings.EqualFold(ch.ObjectType, "Group") {
+			groups = append(groups, i)
+		} else {
+			first = append(first, i)
+		}
+	}
+	run(first)
+	run(groups)
+	if down != nil {
+		if !sent || ctx.Err() != nil {
+			return nil, down
+		}
+		for i, ch := range changes {
+			if out[i].ID == "" {
+				err := errs[i]
+				if err == nil {
+					err = fmt.Errorf("not sent: %w", down)
+				}
+				out[i] = connector.ExportResult{ID: ch.ID, ErrorType: "connectivity", Err: err}
+			}
+		}
 	}
 	return out, nil
 }
