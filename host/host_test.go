@@ -94,7 +94,9 @@ func TestSpec11_RefreshByDeltaImport(t *testing.T) {
 // TestConnectorRefusals: the connector's export errors become SCIM errors.
 func TestConnectorRefusals(t *testing.T) {
 	env := hosttest.Start(t)
-	env.System.FailExport(func(ch idsync.Change) bool { return idsync.Attrs{}.Apply(ch.Mods).Get("mail").String() == "taken@example.com" },
+	env.System.FailExport(func(ch idsync.Change) bool {
+		return idsync.Attrs{}.Apply(ch.Mods).Get("mail").String() == "taken@example.com"
+	},
 		"AttributeValueMustBeUnique", errors.New("mail taken@example.com is used by another object"))
 	st, e := call(t, env, "POST", "/Users", `{"userName":"x1","emails":[{"type":"work","value":"taken@example.com"}]}`)
 	if st != 409 || e["scimType"] != "uniqueness" || !strings.Contains(e["detail"].(string), "AttributeValueMustBeUnique") {

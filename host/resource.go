@@ -1,7 +1,6 @@
 package host
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/url"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/scim"
-	"github.com/idsync/idsync/store"
 )
 
 // rtype is one exposed resource type of an endpoint.
@@ -26,14 +24,6 @@ type rtype struct {
 	extensions []string                   // extension URNs used by the maps
 	types      map[string]idsync.AttrType // connector attribute types, when discovered
 	byPath     map[string]*mapping        // lowercased scim path → mapping
-}
-
-// refLookup resolves references between SCIM ids (anchors) and
-// connector-space DNs.
-type refLookup struct {
-	ctx context.Context
-	tx  store.Tx
-	cn  string
 }
 
 // render turns a CS object into a SCIM resource.

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/idsync/idsync"
@@ -56,8 +55,6 @@ type endpoint struct {
 	cn     string
 	users  *rtype
 	groups *rtype
-	// refresh serializes refreshes with the readers that want one.
-	mu sync.Mutex
 }
 
 // New opens every exposed connector (taking its run lock) and declares
