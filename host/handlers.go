@@ -191,13 +191,23 @@ func (rt *rtype) answer(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			page  []scim.Resource
 			total int
 		)
-		ids, indexed, err := rt.plan(ctx, tx, q.filter)
+		objs, direct, err := rt.direct(ctx, tx, q.filter)
 		if err != nil {
 			return err
 		}
-		if indexed {
+		var ids []string
+		indexed := false
+		if !direct {
+			if ids, indexed, err = rt.plan(ctx, tx, q.filter); err != nil {
+				return err
+			}
+		}
+		switch {
+		case direct:
+			page, total, err = rt.fromObjects(ctx, tx, objs, q, base)
+		case indexed:
 			page, total, err = rt.fromIDs(ctx, tx, ids, q, base)
-		} else {
+		default:
 			page, total, err = rt.scan(ctx, tx, q, base)
 		}
 		if err != nil {
@@ -215,6 +225,42 @@ func (rt *rtype) answer(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		writeJSON(w, 200, lr)
 		return nil
 	})
+}
+
+// direct answers the commonest query, one eq on id or on an indexed
+// attribute (a provisioning service's lookup by userName or externalId),
+// with a single store query that returns the objects.
+func (rt *rtype) direct(ctx context.Context, tx store.Tx, f scim.Filter) ([]*idsync.CSObject, bool, error) {
+	x, ok := f.(scim.Compare)
+	if !ok || x.Op != "eq" {
+		return nil, false, nil
+	}
+	val, ok := x.Value.(string)
+	if !ok || val == "" {
+		return nil, false, nil
+	}
+	if x.Path.URN == "" && x.Path.Is("id", "") {
+		m, err := tx.CSByAnchors(ctx, rt.ep.cn, []idsync.Anchor{idsync.Anchor(val)})
+		if err != nil {
+			return nil, false, err
+		}
+		var out []*idsync.CSObject
+		for _, o := range m {
+			out = append(out, o)
+		}
+		return out, true, nil
+	}
+	attrs := rt.indexAttrs(x.Path)
+	if len(attrs) != 1 {
+		return nil, false, nil
+	}
+	// The index compares case-insensitively; the filter, evaluated on
+	// each object found, applies caseExact.
+	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: attrs[0], Value: val})
+	if err != nil {
+		return nil, false, err
+	}
+	return objs, true, nil
 }
 
 // plan finds the candidates of a filter by the value indexes: eq on id,
@@ -331,7 +377,20 @@ func (rt *rtype) fromIDs(ctx context.Context, tx store.Tx, ids []string, q *quer
 	}
 	list := make([]*idsync.CSObject, 0, len(ids))
 	for _, id := range ids {
-		if o := objs[id]; rt.live(o) {
+		if o := objs[id]; o != nil {
+			list = append(list, o)
+		}
+	}
+	return rt.fromObjects(ctx, tx, list, q, base)
+}
+
+// fromObjects renders the live objects of objs (in ID order), keeps those
+// the filter matches and returns the requested window and the total.
+func (rt *rtype) fromObjects(ctx context.Context, tx store.Tx, objs []*idsync.CSObject, q *query, base string) ([]scim.Resource, int, error) {
+	slices.SortFunc(objs, func(a, b *idsync.CSObject) int { return strings.Compare(a.ID, b.ID) })
+	list := objs[:0:0]
+	for _, o := range objs {
+		if rt.live(o) {
 			list = append(list, o)
 		}
 	}
