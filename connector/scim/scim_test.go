@@ -538,3 +538,61 @@ func TestValidate(t *testing.T) {
 }
 
 var _ = errors.New
+
+// TestExportPageKeepsResultsOnOutage: when the server goes away in the
+// middle of a page, the changes sent keep their results and the others
+// fail with error type connectivity; when it is away from the start, the
+// page fails as a whole (KindTransient), so that nothing is lost.
+func TestExportPageKeepsResultsOnOutage(t *testing.T) {
+	host := ourHost(t)
+	var mu sync.Mutex
+	posts := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" {
+			mu.Lock()
+			posts++
+			n := posts
+			mu.Unlock()
+			if n > 2 {
+				// The connection drops without an answer.
+				hj, _ := w.(http.Hijacker)
+				c, _, _ := hj.Hijack()
+				c.Close()
+				return
+			}
+		}
+		req, _ := http.NewRequest(r.Method, host.url+strings.TrimPrefix(r.URL.Path, "/scim/v2")+"?"+r.URL.RawQuery, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			w.WriteHeader(502)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		w.Write(buf.Bytes())
+	}))
+	defer proxy.Close()
+	var s sleeps
+	c := openConn(t, target{url: proxy.URL + "/scim/v2", token: host.token}, func(c *Config) { c.sleep = s.sleep; c.Concurrency = 1; n := 1; c.MaxRetries = &n })
+	add := func(name string) idsync.Change {
+		return idsync.Change{Op: idsync.OpAdd, ObjectType: "User", Mods: idsync.ModsFromAttrs(idsync.Attrs{"userName": {idsync.String(name)}})}
+	}
+	res := export(t, c, add("a"), add("b"), add("c"), add("d"))
+	if res[0].Err != nil || res[1].Err != nil || res[0].Anchor == "" {
+		t.Errorf("changes sent before the outage: %+v %+v", res[0], res[1])
+	}
+	for _, r := range res[2:] {
+		if r.ErrorType != "connectivity" || r.Err == nil {
+			t.Errorf("change after the outage: %+v, want error type connectivity", r)
+		}
+	}
+	sess, _ := c.OpenExport(context.Background(), connector.ExportOptions{})
+	_, err := sess.ExportPage(context.Background(), []idsync.Change{{ID: "x", Op: idsync.OpAdd, ObjectType: "User", Mods: add("e").Mods}})
+	if idsync.KindOf(err) != idsync.KindTransient {
+		t.Errorf("a page that could send nothing = %v, want KindTransient", err)
+	}
+}
