@@ -200,6 +200,14 @@ func (o *oauth) fetch(ctx context.Context) error {
 	return nil
 }
 
+// retriedKey marks a context whose *bool do sets when it sent a request
+// more than once.
+type retriedKey struct{}
+
+func withRetried(ctx context.Context, p *bool) context.Context {
+	return context.WithValue(ctx, retriedKey{}, p)
+}
+
 // retryable statuses: throttling and server-side failures.
 func retryable(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
@@ -244,6 +252,9 @@ func (c *client) do(ctx context.Context, method, path string, body, out any) (in
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return 0, nil, err
+		}
+		if p, ok := ctx.Value(retriedKey{}).(*bool); ok && attempt > 0 {
+			*p = true
 		}
 		var rd io.Reader
 		if payload != nil {

@@ -544,7 +544,17 @@ func (c *conn) export(ctx context.Context, ch idsync.Change) (connector.ExportRe
 			return *fail, nil
 		}
 		if ch.Op == idsync.OpAdd {
-			_, _, err = c.cl.do(ctx, "POST", t.endpoint, r, &got)
+			var retried bool
+			_, _, err = c.cl.do(withRetried(ctx, &retried), "POST", t.endpoint, r, &got)
+			var se *scim.Error
+			if retried && errors.As(err, &se) && se.Status == 409 {
+				// A create retried after a failure that hid its success
+				// (a timeout, a 502) meets itself: adopt the object it made.
+				if id, ok := c.findCreated(ctx, t, r); ok {
+					c.cl.log.Warn("scim: a retried create had already succeeded; using the object it created", "type", t.name, "id", id)
+					return connector.ExportResult{Anchor: idsync.Anchor(id), DN: id}, nil
+				}
+			}
 		} else {
 			r["id"] = id
 			_, _, err = c.cl.do(ctx, "PUT", at, r, &got)
@@ -586,6 +596,29 @@ func (c *conn) export(ctx context.Context, ch idsync.Change) (connector.ExportRe
 		res.Anchor, res.DN = idsync.Anchor(nid), nid
 	}
 	return res, nil
+}
+
+// findCreated looks up the resource a create made, by its key
+// (userName, or a group's displayName): exactly one must match.
+func (c *conn) findCreated(ctx context.Context, t *resType, r scim.Resource) (string, bool) {
+	key := "userName"
+	if t.name == "Group" {
+		key = "displayName"
+	}
+	v, ok := r[key].(string)
+	if !ok || v == "" {
+		return "", false
+	}
+	b, _ := json.Marshal(v)
+	var lr struct {
+		Resources []scim.Resource `json:"Resources"`
+	}
+	q := url.Values{"filter": {key + " eq " + string(b)}}
+	if _, _, err := c.cl.do(ctx, "GET", t.endpoint+"?"+q.Encode(), nil, &lr); err != nil || len(lr.Resources) != 1 {
+		return "", false
+	}
+	id, _ := lr.Resources[0]["id"].(string)
+	return id, id != ""
 }
 
 // update applies PATCH operations: by PATCH when the server supports it

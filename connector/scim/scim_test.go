@@ -315,6 +315,37 @@ func fullCycle(t *testing.T, tg target, edit ...func(*Config)) {
 
 func TestFullCycle_SCIMMY(t *testing.T) { fullCycle(t, scimmy(t)) }
 
+// TestCustomSchema_SCIMMY: a custom extension the server declares in
+// /Schemas and /ResourceTypes is discovered, typed, exported and imported.
+func TestCustomSchema_SCIMMY(t *testing.T) {
+	c := openConn(t, scimmy(t))
+	const x = "urn:ietf:params:scim:schemas:extension:idsync:2.0:Test:"
+	sch, err := c.Schema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := sch.Class("User")
+	for name, want := range map[string]idsync.AttrDef{
+		x + "badgeNumber": {Type: idsync.TypeString}, x + "clearance": {Type: idsync.TypeInteger}, x + "sites": {Type: idsync.TypeString, MultiValued: true},
+	} {
+		if d, ok := u.Attr(name); !ok || d.Type != want.Type || d.MultiValued != want.MultiValued {
+			t.Errorf("custom attribute %s = %+v (found %v), want %v", name, d, ok, want)
+		}
+	}
+	res := export(t, c, idsync.Change{Op: idsync.OpAdd, ObjectType: "User", Mods: idsync.ModsFromAttrs(idsync.Attrs{
+		"userName": {idsync.String("custom")}, x + "badgeNumber": {idsync.String("B-7")}, x + "clearance": {idsync.Int(3)},
+		x + "sites": {idsync.String("Paris"), idsync.String("Oslo")}})})
+	ok(t, res...)
+	ok(t, export(t, c, idsync.Change{Op: idsync.OpUpdate, ObjectType: "User", Anchor: res[0].Anchor, DN: string(res[0].Anchor), Mods: []idsync.AttrMod{
+		{Name: x + "clearance", Op: idsync.AttrReplace, Values: []idsync.Value{idsync.Int(4)}},
+		{Name: x + "sites", Op: idsync.AttrAdd, Values: []idsync.Value{idsync.String("Rome")}},
+	}})...)
+	e := importAll(t, c)["custom"]
+	if e.Attrs.Get(x+"badgeNumber").String() != "B-7" || !e.Attrs.Get(x+"clearance").Equal(idsync.Int(4)) || refs(e.Attrs[x+"sites"]) != "Oslo,Paris,Rome" {
+		t.Errorf("custom attributes imported as %v", e.Attrs)
+	}
+}
+
 // TestFullCycle_SCIMMY_PUT updates by GET + PUT, as with a server that
 // does not support PATCH.
 func TestFullCycle_SCIMMY_PUT(t *testing.T) {
@@ -594,5 +625,52 @@ func TestExportPageKeepsResultsOnOutage(t *testing.T) {
 	_, err := sess.ExportPage(context.Background(), []idsync.Change{{ID: "x", Op: idsync.OpAdd, ObjectType: "User", Mods: add("e").Mods}})
 	if idsync.KindOf(err) != idsync.KindTransient {
 		t.Errorf("a page that could send nothing = %v, want KindTransient", err)
+	}
+}
+
+// TestRetriedCreateAdoptsItsObject: a create whose success was hidden by
+// a 502 is retried, meets 409, and adopts the object it made; a 409 on a
+// first attempt stays a uniqueness error.
+func TestRetriedCreateAdoptsItsObject(t *testing.T) {
+	host := ourHost(t)
+	var mu sync.Mutex
+	posts := 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequest(r.Method, host.url+strings.TrimPrefix(r.URL.Path, "/scim/v2")+"?"+r.URL.RawQuery, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			w.WriteHeader(502)
+			return
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		buf.ReadFrom(resp.Body)
+		mu.Lock()
+		if r.Method == "POST" {
+			posts++
+		}
+		first := r.Method == "POST" && posts == 1
+		mu.Unlock()
+		if first {
+			w.WriteHeader(502) // the create happened, but the answer is lost
+			return
+		}
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		w.Write(buf.Bytes())
+	}))
+	defer proxy.Close()
+	var s sleeps
+	c := openConn(t, target{url: proxy.URL + "/scim/v2", token: host.token}, func(c *Config) { c.sleep = s.sleep })
+	add := idsync.Change{Op: idsync.OpAdd, ObjectType: "User", Mods: idsync.ModsFromAttrs(idsync.Attrs{"userName": {idsync.String("once")}})}
+	res := export(t, c, add)
+	ok(t, res...)
+	got := importAll(t, c)
+	if len(got) != 1 || got["once"].Anchor != res[0].Anchor {
+		t.Errorf("after a retried create: %d users, anchor %q vs %q", len(got), got["once"].Anchor, res[0].Anchor)
+	}
+	if dup := export(t, c, add); dup[0].ErrorType != "AttributeValueMustBeUnique" {
+		t.Errorf("a create of an existing userName = %+v, want AttributeValueMustBeUnique", dup[0])
 	}
 }

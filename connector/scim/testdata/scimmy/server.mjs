@@ -24,6 +24,13 @@ function stores(tenant) {
 
 // Users carry the enterprise extension (RFC 7643 §4.3), optional.
 SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
+// And a custom extension, for the client's schema discovery.
+SCIMMY.Resources.User.extend(new SCIMMY.Types.SchemaDefinition("IdsyncTest",
+  "urn:ietf:params:scim:schemas:extension:idsync:2.0:Test", "Custom extension of the idsync tests", [
+    new SCIMMY.Types.Attribute("string", "badgeNumber"),
+    new SCIMMY.Types.Attribute("integer", "clearance"),
+    new SCIMMY.Types.Attribute("string", "sites", {multiValued: true}),
+  ]), false);
 
 for (const [name, R, unique] of [["User", SCIMMY.Resources.User, "userName"], ["Group", SCIMMY.Resources.Group, "displayName"]]) {
   SCIMMY.Resources.declare(R)
