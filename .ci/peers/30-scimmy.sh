@@ -29,7 +29,7 @@ scimmy_start() {
 			export IDSYNC_TEST_SCIM_URL=$url IDSYNC_TEST_SCIM_TOKEN=$token
 			return 0
 		fi
-		local p; p=$(cat "$dir/pid"); kill "$p" 2>/dev/null
+		local p; p=$(cat "$dir/pid"); kill "$p" 2>/dev/null || true
 		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
 	fi
 	# exec: the recorded PID is node's own.
