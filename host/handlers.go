@@ -571,15 +571,7 @@ func (rt *rtype) checkUnique(ctx context.Context, res scim.Resource, self string
 		return nil
 	}
 	return rt.readTx(ctx, func(tx store.Tx) error {
-		found, err := tx.FindCS(ctx, rt.ep.cn, m.attr, []string{name}, false)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for _, l := range found {
-			ids = append(ids, l...)
-		}
-		objs, err := tx.CSByIDs(ctx, ids)
+		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: m.attr, Value: name})
 		if err != nil {
 			return err
 		}
@@ -625,10 +617,15 @@ func (rt *rtype) respond(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if o == nil {
 		return errors.New("host: the export staged no object")
 	}
-	return rt.readTx(ctx, func(tx store.Tx) error {
-		res, err := rt.renderAll(ctx, tx, []*idsync.CSObject{o}, rt.ep.baseURL(r))
-		if err != nil {
-			return err
+	write := func(tx store.Tx) error {
+		var res []scim.Resource
+		if tx == nil {
+			res = []scim.Resource{rt.render(o, nil, rt.ep.baseURL(r))}
+		} else {
+			var err error
+			if res, err = rt.renderAll(ctx, tx, []*idsync.CSObject{o}, rt.ep.baseURL(r)); err != nil {
+				return err
+			}
 		}
 		if status == 201 {
 			w.Header().Set("Location", res[0]["meta"].(map[string]any)["location"].(string))
@@ -636,7 +633,11 @@ func (rt *rtype) respond(ctx context.Context, w http.ResponseWriter, r *http.Req
 		w.Header().Set("ETag", fmt.Sprintf(`W/"%d"`, o.Version))
 		writeJSON(w, status, res[0])
 		return nil
-	})
+	}
+	if len(rt.refDNs(o, nil)) == 0 {
+		return write(nil) // nothing to resolve: no transaction needed
+	}
+	return rt.readTx(ctx, write)
 }
 
 // current reads the object with id and its rendering.
