@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ func BenchmarkClientExportToHost(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		cpu0 := cpuTime()
 		start := time.Now()
 		for p := 0; p < n; p += 100 {
 			page := make([]idsync.Change, 0, 100)
@@ -57,12 +59,25 @@ func BenchmarkClientExportToHost(b *testing.B) {
 			}
 		}
 		el := time.Since(start)
+		cpu := cpuTime() - cpu0
 		b.StopTimer()
 		sess.Close(ctx)
 		c.Close()
 		b.ReportMetric(float64(n)/el.Seconds(), "users/s")
+		// CPU of the process (client, host, store and the inmem system)
+		// per user: independent of how loaded the machine is.
+		b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/user")
 	}
 }
 
 // benchConcurrency is the client's Concurrency in the benchmark.
 var benchConcurrency = flag.Int("scim.concurrency", 1, "export requests in flight in BenchmarkClientExportToHost")
+
+// cpuTime is the CPU time (user and system) the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
