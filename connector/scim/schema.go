@@ -107,6 +107,11 @@ func buildType(rt scim.ResourceType, schemas map[string]scim.Schema) (*resType, 
 		return nil, fmt.Errorf("resource type %s: schema %s is not in /Schemas", rt.Name, rt.Schema)
 	}
 	t.add("", core.Attributes)
+	// externalId is a common attribute (RFC 7643 §3.1): schemas do not
+	// list it, every resource may have it.
+	if t.byName["externalid"] == nil {
+		t.add("", []scim.Attribute{{Name: "externalId", Type: "string", CaseExact: true, Mutability: "readWrite"}})
+	}
 	for _, e := range rt.SchemaExtensions {
 		s, ok := schemas[strings.ToLower(e.Schema)]
 		if !ok {
