@@ -231,3 +231,34 @@ func FuzzParsePath(f *testing.F) {
 		_ = Patch(r, []PatchOp{{Op: "remove", Path: p.String()}})
 	})
 }
+
+// FuzzPatch applies arbitrary PATCH bodies: Patch never panics, and
+// either succeeds or returns a 400 *Error.
+func FuzzPatch(f *testing.F) {
+	for _, s := range []string{
+		`[{"op":"add","path":"emails","value":[{"value":"x"}]}]`,
+		`[{"op":"Replace","value":{"name.givenName":"g","active":false}}]`,
+		`[{"op":"remove","path":"emails[type eq \"work\"].value"}]`,
+		`[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value","value":"m"}]`,
+		`[{"op":"add","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"d"}}}]`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var ops []PatchOp
+		if json.Unmarshal([]byte(body), &ops) != nil {
+			return
+		}
+		var r Resource
+		json.Unmarshal([]byte(alice), &r)
+		if err := Patch(r, ops); err != nil {
+			var se *Error
+			if !errors.As(err, &se) || se.Status != 400 {
+				t.Fatalf("Patch error %v is not a 400 *Error", err)
+			}
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatalf("patched resource does not encode: %v", err)
+		}
+	})
+}
