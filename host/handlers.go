@@ -207,6 +207,8 @@ func (rt *rtype) answer(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			page, total, err = rt.fromObjects(ctx, tx, objs, q, base)
 		case indexed:
 			page, total, err = rt.fromIDs(ctx, tx, ids, q, base)
+		case q.filter == nil:
+			page, total, err = rt.listAll(ctx, tx, q, base)
 		default:
 			page, total, err = rt.scan(ctx, tx, q, base)
 		}
@@ -414,6 +416,65 @@ func window(all []scim.Resource, q *query) []scim.Resource {
 	}
 	return all[from:min(len(all), from+q.count)]
 }
+
+// listAll answers an unfiltered list (a client's full import) in ID
+// order. It remembers where each page it served ended, so that the next
+// page (startIndex+count) starts there instead of reading every object
+// before it; totalResults counts the staging objects of the type.
+func (rt *rtype) listAll(ctx context.Context, tx store.Tx, q *query, base string) ([]scim.Resource, int, error) {
+	staging := idsync.KindStaging
+	total, err := tx.CountCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Kind: &staging})
+	if err != nil {
+		return nil, 0, err
+	}
+	rt.curMu.Lock()
+	after, known := rt.cursors[q.startIndex]
+	rt.curMu.Unlock()
+	skip := 0
+	if !known {
+		after, skip = "", q.startIndex-1
+	}
+	var page []*idsync.CSObject
+	for len(page) < q.count {
+		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Kind: &staging, After: after, Limit: scanPage})
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(objs) == 0 {
+			break
+		}
+		for _, o := range objs {
+			if len(page) == q.count {
+				break
+			}
+			after = o.ID
+			if !rt.live(o) {
+				continue
+			}
+			if skip > 0 {
+				skip--
+				continue
+			}
+			page = append(page, o)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(page) > 0 {
+		rt.curMu.Lock()
+		if len(rt.cursors) >= maxCursors {
+			clear(rt.cursors)
+		}
+		rt.cursors[q.startIndex+len(page)] = after
+		rt.curMu.Unlock()
+	}
+	res, err := rt.renderAll(ctx, tx, page, base)
+	return res, total, err
+}
+
+// maxCursors bounds the remembered page ends of unfiltered lists.
+const maxCursors = 4096
 
 // scanPage is how many objects a scan reads at a time.
 const scanPage = 500

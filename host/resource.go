@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idsync/idsync"
@@ -24,6 +25,9 @@ type rtype struct {
 	extensions []string                   // extension URNs used by the maps
 	types      map[string]idsync.AttrType // connector attribute types, when discovered
 	byPath     map[string]*mapping        // lowercased scim path → mapping
+
+	curMu   sync.Mutex
+	cursors map[int]string // startIndex → the ID the page before it ended at
 }
 
 // render turns a CS object into a SCIM resource.

@@ -109,7 +109,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 				return nil, err
 			}
 			rt := &rtype{ep: ep, name: x.name, endpoint: x.endpoint, schema: x.schema, objectType: x.m.ObjectType, dn: x.m.DN, maps: maps,
-				types: map[string]idsync.AttrType{}, byPath: map[string]*mapping{}}
+				types: map[string]idsync.AttrType{}, byPath: map[string]*mapping{}, cursors: map[int]string{}}
 			if cl := sch.Class(x.m.ObjectType); cl != nil {
 				for _, a := range cl.Attrs {
 					rt.types[a.Name] = a.Type

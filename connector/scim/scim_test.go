@@ -674,3 +674,33 @@ func TestRetriedCreateAdoptsItsObject(t *testing.T) {
 		t.Errorf("a create of an existing userName = %+v, want AttributeValueMustBeUnique", dup[0])
 	}
 }
+
+// TestImportPages: a full import reads every resource once in pages of
+// pageSize (startIndex/count), from the host and from SCIMMY.
+func TestImportPages(t *testing.T) {
+	for _, mk := range []func(*testing.T) target{ourHost, scimmy} {
+		tg := mk(t)
+		for i := range 7 {
+			post(t, tg, "/Users", map[string]any{"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": fmt.Sprintf("page%d", i)})
+		}
+		c := openConn(t, tg, func(c *Config) { c.PageSize = 2 })
+		seen := map[idsync.Anchor]int{}
+		_, err := c.Import(context.Background(), connector.ImportOptions{}, func(e idsync.Entry) error {
+			if e.ObjectType == "User" {
+				seen[e.Anchor]++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 7 {
+			t.Errorf("%s: imported %d users, want 7", tg.name, len(seen))
+		}
+		for a, n := range seen {
+			if n != 1 {
+				t.Errorf("%s: %s imported %d times", tg.name, a, n)
+			}
+		}
+	}
+}
