@@ -242,3 +242,37 @@ func selfSigned(t *testing.T) ([]byte, []byte) {
 	kb, _ := x509.MarshalECPrivateKey(key)
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
+
+// TestConcurrentCreatesOfOneUserName: of several clients creating one
+// userName in different cases at once, exactly one succeeds and the
+// others get 409 — over the CSV connector, whose anchor is the userName
+// as given, so that only the host's uniqueness check stands between them.
+func TestConcurrentCreatesOfOneUserName(t *testing.T) {
+	base, file, _ := csvHost(t, copyExample(t))
+	names := []string{"race@example.com", "Race@example.com", "RACE@example.com", "rAce@example.com", "raCe@example.com", "racE@example.com"}
+	codes := make(chan int, len(names))
+	for _, n := range names {
+		go func() {
+			req, _ := http.NewRequest("POST", base+"/Users", strings.NewReader(`{"userName":"`+n+`"}`))
+			req.Header.Set("Authorization", "Bearer entra-token")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for range names {
+		got[<-codes]++
+	}
+	if got[201] != 1 || got[409] != len(names)-1 {
+		t.Errorf("status counts %v, want one 201 and %d 409", got, len(names)-1)
+	}
+	b, _ := os.ReadFile(file)
+	if n := strings.Count(strings.ToLower(string(b)), "\nrace@example.com,"); n != 1 {
+		t.Errorf("the CSV file holds %d rows for the userName, want 1", n)
+	}
+}

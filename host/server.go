@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idsync/idsync"
@@ -55,6 +56,9 @@ type endpoint struct {
 	cn     string
 	users  *rtype
 	groups *rtype
+	// writes serializes the writes of the endpoint: a uniqueness check
+	// and the create it allows, or a read-modify-write PATCH, are atomic.
+	writes sync.Mutex
 }
 
 // New opens every exposed connector (taking its run lock) and declares
@@ -297,6 +301,10 @@ func (ep *endpoint) serve(w http.ResponseWriter, r *http.Request, rest string) {
 		return
 	}
 	ctx := r.Context()
+	if r.Method != http.MethodGet && !(r.Method == http.MethodPost && id == ".search") {
+		ep.writes.Lock()
+		defer ep.writes.Unlock()
+	}
 	var err error
 	switch {
 	case r.Method == http.MethodGet && id == "":
