@@ -666,23 +666,23 @@ func refusal(t *resType, ch idsync.Change, se *scim.Error) connector.ExportResul
 // change sets and the detail names, else the resource type's natural key.
 func conflictAttr(t *resType, ch idsync.Change, detail string) string {
 	d := strings.ToLower(detail)
-	best := ""
+	best, bestLen := "", 0
 	for _, m := range ch.Mods {
 		am := t.byName[strings.ToLower(m.Name)]
 		if am == nil {
 			continue
 		}
 		for _, cand := range []string{m.Name, am.top} {
-			if cand != "" && strings.Contains(d, strings.ToLower(cand)) && len(cand) > len(best) {
-				best = m.Name
+			if cand != "" && len(cand) > bestLen && containsWord(d, strings.ToLower(cand)) {
+				best, bestLen = m.Name, len(cand)
 			}
 		}
 	}
 	if best != "" {
 		return best
 	}
-	for _, m := range ch.Mods {
-		for _, key := range []string{"userName", "externalId", "displayName"} {
+	for _, key := range []string{"userName", "displayName", "externalId"} {
+		for _, m := range ch.Mods {
 			if strings.EqualFold(m.Name, key) {
 				return m.Name
 			}
@@ -692,4 +692,26 @@ func conflictAttr(t *resType, ch idsync.Change, detail string) string {
 		return "displayName"
 	}
 	return "userName"
+}
+
+// containsWord reports whether s holds w not as a part of a longer name
+// ("name" is not in "username is taken").
+func containsWord(s, w string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isNameChar(s[j-1])
+		after := j+len(w) == len(s) || !isNameChar(s[j+len(w)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isNameChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':' || c == '$'
 }

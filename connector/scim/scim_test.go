@@ -704,3 +704,23 @@ func TestImportPages(t *testing.T) {
 		}
 	}
 }
+
+func TestConflictAttr(t *testing.T) {
+	rt := &resType{name: "User", byName: map[string]*attrMap{}}
+	for _, m := range []*attrMap{{name: "userName", top: "userName"}, {name: "name.givenName", top: "name", sub: "givenName"},
+		{name: "emails", top: "emails"}, {name: "externalId", top: "externalId"}} {
+		rt.byName[strings.ToLower(m.name)] = m
+	}
+	ch := idsync.Change{Mods: idsync.ModsFromAttrs(idsync.Attrs{"userName": {idsync.String("a")}, "name.givenName": {idsync.String("g")},
+		"emails": {idsync.String("e")}, "externalId": {idsync.String("x")}})}
+	for detail, want := range map[string]string{
+		"userName ADA already exists":             "userName",
+		"Conflict: emails value is not unique":    "emails",
+		"externalId x is used by another user":    "externalId",
+		"duplicate key value violates uniqueness": "userName", // nothing named: the key
+	} {
+		if got := conflictAttr(rt, ch, detail); got != want {
+			t.Errorf("conflictAttr(%q) = %s, want %s", detail, got, want)
+		}
+	}
+}
