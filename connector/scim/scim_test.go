@@ -289,7 +289,7 @@ func fullCycle(t *testing.T, tg target, edit ...func(*Config)) {
 	}
 	// A userName taken: AttributeValueMustBeUnique naming userName.
 	dup := export(t, c, user("ADA", "Other"))
-	if dup[0].ErrorType != "AttributeValueMustBeUnique" || !strings.Contains(dup[0].Err.Error(), "userName") {
+	if dup[0].ErrorType != "AttributeValueMustBeUnique" || !strings.HasPrefix(dup[0].Err.Error(), "attribute userName:") {
 		t.Errorf("duplicate userName: %s %v, want AttributeValueMustBeUnique naming userName", dup[0].ErrorType, dup[0].Err)
 	}
 	// Clear an attribute, delete a user and the group.
