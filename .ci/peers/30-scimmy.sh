@@ -15,10 +15,11 @@ scimmy_start() {
 	fi
 	command -v node >/dev/null || { echo "warning: node not installed; SCIM peer not started" >&2; return 0; }
 	mkdir -p "$dir"
-	# Install the exact versions when package.json changed (or nothing is installed).
-	if ! cmp -s "$repo/connector/scim/testdata/scimmy/package.json" "$dir/package.json" || [ ! -d "$dir/node_modules/scimmy-routers" ]; then
-		cp "$repo/connector/scim/testdata/scimmy/package.json" "$dir/package.json"
-		(cd "$dir" && npm install --no-audit --no-fund --prefix "$dir" >"$dir/npm.log" 2>&1) || { echo "warning: npm install of SCIMMY failed (see $dir/npm.log)" >&2; return 0; }
+	# Install the locked versions when the lock changed (or nothing is installed).
+	local td="$repo/connector/scim/testdata/scimmy"
+	if ! cmp -s "$td/package-lock.json" "$dir/package-lock.json" || [ ! -d "$dir/node_modules/scimmy-routers" ]; then
+		cp "$td/package.json" "$td/package-lock.json" "$dir/"
+		(cd "$dir" && npm ci --no-audit --no-fund --prefix "$dir" >"$dir/npm.log" 2>&1) || { echo "warning: npm ci of SCIMMY failed (see $dir/npm.log)" >&2; return 0; }
 	fi
 	local restart=
 	cmp -s "$repo/connector/scim/testdata/scimmy/server.mjs" "$dir/server.mjs" || restart=1
