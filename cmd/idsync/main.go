@@ -28,6 +28,7 @@ import (
 	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/connector"
 	csvconn "github.com/idsync/idsync/connector/csv"
+	scimconn "github.com/idsync/idsync/connector/scim"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
 	"github.com/idsync/idsync/store/storeopen"
@@ -157,7 +158,7 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type)
+	return connector.NewRegistry(csvconn.Type, scimconn.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -221,6 +222,7 @@ Start with: idsync quickstart`,
 		a.storeCmd(),
 		a.workerCmd(),
 		a.queueCmd(),
+		a.hostCmd(),
 		newExprCmd(),
 		a.rulesCmd(),
 	)
