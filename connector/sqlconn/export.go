@@ -184,7 +184,7 @@ func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
 	ins := &insertRow{ot: ot, kids: map[int][]any{}}
 	for _, name := range idsync.SortedNames(attrs) {
 		vs := attrs[name]
-		if i, ok := ot.idx[name]; ok {
+		if i, ok := ot.idx[name]; ok && !ot.cols[i].hidden {
 			col := ot.cols[i]
 			if ot.cfg.Generated && slices.Contains(ot.anchorCol, name) {
 				return nil, invalid(fmt.Errorf("attribute %s: the database assigns the anchor column", name))
@@ -470,7 +470,7 @@ func (s *session) update(ctx context.Context, tx execer, ot *otype, ch *idsync.C
 		attrs := idsync.Attrs{}.Apply(ch.Mods)
 		mods = nil
 		for _, col := range ot.cols {
-			if !slices.Contains(ot.anchorCol, col.name) && !(ot.softDel >= 0 && col.name == ot.cols[ot.softDel].name) {
+			if !col.hidden && !slices.Contains(ot.anchorCol, col.name) && !(ot.softDel >= 0 && col.name == ot.cols[ot.softDel].name) {
 				mods = append(mods, idsync.AttrMod{Name: col.name, Op: idsync.AttrReplace, Values: attrs[col.name]})
 			}
 		}
@@ -493,7 +493,7 @@ func (s *session) update(ctx context.Context, tx execer, ot *otype, ch *idsync.C
 	n := 0
 	for _, m := range mods {
 		i, ok := ot.idx[m.Name]
-		if !ok {
+		if !ok || ot.cols[i].hidden {
 			if _, mv := ot.mvByName[m.Name]; mv {
 				continue
 			}

@@ -225,12 +225,12 @@ func (c *conn) convertRow(ot *otype, vals []any) row {
 			}
 			continue
 		}
-		if ok {
+		if ok && !col.hidden {
 			r.attrs[col.name] = []idsync.Value{v}
 		}
 	}
 	if ot.softDel >= 0 {
-		if v := r.attrs.Get(ot.cols[ot.softDel].name); !v.IsZero() {
+		if v, ok, _ := fromDB(vals[ot.softDel], ot.cols[ot.softDel].attr); ok {
 			marker, err := idsync.String(ot.softDeleteValue()).Convert(v.Type)
 			r.deleted = err == nil && marker.Equal(v)
 		}

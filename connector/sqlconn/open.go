@@ -49,7 +49,8 @@ var (
 
 // column is one attribute column of an object type.
 type column struct {
-	name  string
+	name   string
+	hidden bool // excluded, read only for soft deletion or the watermark
 	attr  idsync.AttrType // the attribute's type (reference for references)
 	store idsync.AttrType // the column's own type, for binding values
 }
@@ -330,8 +331,16 @@ func (c *conn) resolve(ctx context.Context, cfg *ObjectType) (*otype, error) {
 	if err != nil {
 		return nil, err
 	}
+	internal := map[string]bool{}
+	if cfg.SoftDelete != nil {
+		internal[cfg.SoftDelete.Column] = true
+	}
+	if cfg.Delta != nil && cfg.Delta.Mode == DeltaWatermark {
+		internal[cfg.Delta.Column] = true
+	}
 	for _, nt := range cols {
-		if slices.Contains(cfg.Exclude, nt[0]) {
+		hidden := slices.Contains(cfg.Exclude, nt[0])
+		if hidden && !internal[nt[0]] {
 			continue
 		}
 		st := c.d.attrType(nt[1])
@@ -346,7 +355,7 @@ func (c *conn) resolve(ctx context.Context, cfg *ObjectType) (*otype, error) {
 			at = idsync.TypeReference
 		}
 		ot.idx[nt[0]] = len(ot.cols)
-		ot.cols = append(ot.cols, column{name: nt[0], attr: at, store: st})
+		ot.cols = append(ot.cols, column{name: nt[0], attr: at, store: st, hidden: hidden})
 	}
 	need := func(field, col string) (int, error) {
 		i, ok := ot.idx[col]
@@ -442,6 +451,9 @@ func (c *conn) Schema(ctx context.Context) (*idsync.Schema, error) {
 	for _, ot := range c.types {
 		cl := idsync.ObjectClass{Name: ot.name}
 		for _, col := range ot.cols {
+			if col.hidden {
+				continue
+			}
 			cl.Attrs = append(cl.Attrs, idsync.AttrDef{Name: col.name, Type: col.attr})
 		}
 		for _, m := range ot.mv {
