@@ -50,9 +50,9 @@ var (
 // column is one attribute column of an object type.
 type column struct {
 	name   string
-	hidden bool // excluded, read only for soft deletion or the watermark
-	attr  idsync.AttrType // the attribute's type (reference for references)
-	store idsync.AttrType // the column's own type, for binding values
+	hidden bool            // excluded, read only for soft deletion or the watermark
+	attr   idsync.AttrType // the attribute's type (reference for references)
+	store  idsync.AttrType // the column's own type, for binding values
 }
 
 // mvAttr is a multi-valued attribute in a child table.
@@ -173,6 +173,7 @@ func openDB(cfg *Config, d dialect, env connector.Env) (*sql.DB, error) {
 		}
 		mc.Passwd = pw
 		mc.ParseTime = true
+		mc.Logger = mysqlLogger{env.Logger}
 		mc.ClientFoundRows = true // RowsAffected counts matched rows, as the other engines do
 		mc.Loc = time.UTC
 		if timeout > 0 {
@@ -493,4 +494,13 @@ func (c *conn) Tables(ctx context.Context) ([]string, error) {
 		out = append(out, n)
 	}
 	return out, classify("catalog", rows.Err())
+}
+
+// mysqlLogger sends the MySQL driver's messages to the connector's log.
+type mysqlLogger struct{ l *slog.Logger }
+
+func (m mysqlLogger) Print(v ...any) {
+	if m.l != nil {
+		m.l.Debug("mysql driver: " + strings.TrimSpace(fmt.Sprint(v...)))
+	}
 }
