@@ -399,32 +399,7 @@ func (s *session) add(ctx context.Context, tx execer, ot *otype, ch *idsync.Chan
 // database assigned.
 func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins *insertRow) (idsync.Anchor, error) {
 	d := s.c.d
-	b := &sqlBuilder{d: d}
-	b.str("INSERT INTO ").name(ot.cfg.Table)
-	anchor := ot.anchorCol[0]
-	if len(ins.cols) > 0 {
-		b.str(" (").idents("", ins.cols).str(")")
-	}
-	if d.returning() == "output" {
-		b.str(" OUTPUT INSERTED.").ident(anchor)
-	}
-	if len(ins.cols) > 0 {
-		b.str(" VALUES (")
-		for i, v := range ins.args {
-			if i > 0 {
-				b.str(", ")
-			}
-			b.arg(v)
-		}
-		b.str(")")
-	} else if d.name() == "mysql" {
-		b.str(" () VALUES ()")
-	} else {
-		b.str(" DEFAULT VALUES")
-	}
-	if d.returning() == "returning" {
-		b.str(" RETURNING ").ident(anchor)
-	}
+	b := s.c.insertReturningSQL(ot, ins)
 	if d.returning() == "lastid" {
 		r, err := tx.ExecContext(ctx, b.String(), b.args...)
 		if err != nil {
@@ -456,6 +431,40 @@ func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins
 		return "", err
 	}
 	return idsync.Anchor(v.String()), classify("insert into "+ot.cfg.Table, rows.Err())
+}
+
+// insertReturningSQL builds the INSERT of one row that hands back the
+// generated anchor: RETURNING (PostgreSQL, SQLite), OUTPUT INSERTED (SQL
+// Server), or nothing (MySQL reads LAST_INSERT_ID).
+func (c *conn) insertReturningSQL(ot *otype, ins *insertRow) *sqlBuilder {
+	d := c.d
+	b := &sqlBuilder{d: d}
+	b.str("INSERT INTO ").name(ot.cfg.Table)
+	anchor := ot.anchorCol[0]
+	if len(ins.cols) > 0 {
+		b.str(" (").idents("", ins.cols).str(")")
+	}
+	if d.returning() == "output" {
+		b.str(" OUTPUT INSERTED.").ident(anchor)
+	}
+	if len(ins.cols) > 0 {
+		b.str(" VALUES (")
+		for i, v := range ins.args {
+			if i > 0 {
+				b.str(", ")
+			}
+			b.arg(v)
+		}
+		b.str(")")
+	} else if d.name() == "mysql" {
+		b.str(" () VALUES ()")
+	} else {
+		b.str(" DEFAULT VALUES")
+	}
+	if d.returning() == "returning" {
+		b.str(" RETURNING ").ident(anchor)
+	}
+	return b
 }
 
 // update applies an update (or, with replace, sets every column: absent
