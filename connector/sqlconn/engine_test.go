@@ -21,8 +21,7 @@ import (
 // and returns an engine on a fresh SQLite store.
 func engineFor(t testing.TB, kind, dsn string, progress func(engine.Progress), extra string) (*engine.Engine, store.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	yml := fmt.Sprintf(`metaverse:
+	return engineForYAML(t, fmt.Sprintf(`metaverse:
   objectTypes:
     - name: person
       attributes:
@@ -39,7 +38,12 @@ connectors:
         - name: person
           table: emp
           anchor: [id]
-%s`, kind, dsn, extra)
+%s`, kind, dsn, extra), progress)
+}
+
+func engineForYAML(t testing.TB, yml string, progress func(engine.Progress)) (*engine.Engine, store.Store) {
+	t.Helper()
+	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
