@@ -217,6 +217,7 @@ func (c *conn) convertRow(ot *otype, vals []any) row {
 		parts[i] = v.String()
 	}
 	r.anchor = joinAnchor(parts)
+	backing := make([]idsync.Value, len(ot.cols)) // one allocation for every single value of the row
 	for i, col := range ot.cols {
 		v, ok, err := fromDB(vals[i], col.attr)
 		if err != nil {
@@ -226,7 +227,8 @@ func (c *conn) convertRow(ot *otype, vals []any) row {
 			continue
 		}
 		if ok && !col.hidden {
-			r.attrs[col.name] = []idsync.Value{v}
+			backing[i] = v
+			r.attrs[col.name] = backing[i : i+1 : i+1]
 		}
 	}
 	if ot.softDel >= 0 {
