@@ -28,6 +28,7 @@ import (
 	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/connector"
 	csvconn "github.com/idsync/idsync/connector/csv"
+	"github.com/idsync/idsync/connector/sqlconn"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
 	"github.com/idsync/idsync/store/sqlstore"
@@ -157,7 +158,7 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type)
+	return connector.NewRegistry(csvconn.Type, sqlconn.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -219,6 +220,7 @@ Start with: idsync quickstart`,
 		a.quickstartCmd(),
 		a.benchCmd(),
 		newExprCmd(),
+		a.configCmd(),
 	)
 	return root
 }
