@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/connector"
 )
@@ -17,7 +20,12 @@ func (c *conn) OpenExport(ctx context.Context, opts connector.ExportOptions) (co
 	return &session{c: c}, nil
 }
 
-type session struct{ c *conn }
+type session struct {
+	c *conn
+	// raw, on PostgreSQL, runs f on the page's connection (inside its
+	// transaction) with the pgx connection, for COPY.
+	raw func(f func(*pgx.Conn) error) error
+}
 
 func (s *session) Close(context.Context) error { return nil }
 
@@ -36,11 +44,28 @@ type execer interface {
 // goes away fails the whole page (nothing of it is committed).
 func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
 	c := s.c
-	tx, err := c.db.BeginTx(ctx, nil)
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return nil, classify("export: connect", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, classify("export: begin", err)
 	}
 	defer tx.Rollback()
+	s.raw = nil
+	if c.d.name() == "postgres" {
+		s.raw = func(f func(*pgx.Conn) error) error {
+			return conn.Raw(func(dc any) error {
+				sc, ok := dc.(*stdlib.Conn)
+				if !ok {
+					return fmt.Errorf("sql: unexpected PostgreSQL driver connection %T", dc)
+				}
+				return f(sc.Conn())
+			})
+		}
+	}
 	res := make([]connector.ExportResult, len(changes))
 	for i := range changes {
 		res[i].ID = changes[i].ID
@@ -256,10 +281,28 @@ func (s *session) insertBatch(ctx context.Context, tx execer, rows []*insertRow)
 	for i, r := range rows {
 		vals[i] = r.args
 	}
-	if err := s.multiInsert(ctx, tx, ot.cfg.Table, rows[0].cols, vals); err != nil {
+	if s.raw != nil && len(rows) >= copyThreshold {
+		if err := s.copyRows(ctx, ot.cfg.Table, rows[0].cols, vals); err != nil {
+			return err
+		}
+	} else if err := s.multiInsert(ctx, tx, ot.cfg.Table, rows[0].cols, vals); err != nil {
 		return err
 	}
 	return s.insertChildren(ctx, tx, rows)
+}
+
+// copyThreshold is the number of rows from which PostgreSQL inserts go
+// through COPY rather than a multi-row INSERT.
+const copyThreshold = 64
+
+// copyRows writes rows with COPY … FROM STDIN (binary), inside the page's
+// transaction.
+func (s *session) copyRows(ctx context.Context, table string, cols []string, rows [][]any) error {
+	err := s.raw(func(pc *pgx.Conn) error {
+		_, err := pc.CopyFrom(ctx, pgx.Identifier(strings.Split(table, ".")), cols, pgx.CopyFromRows(rows))
+		return err
+	})
+	return classify("copy into "+table, err)
 }
 
 // insertChildren inserts the child rows of inserted rows.

@@ -443,3 +443,39 @@ func TestSpec9_2_SQLInjectionStaysData(t *testing.T) {
 		}
 	})
 }
+
+// TestSpec9_2_SQLExportBatchFallback proves the batched path (multi-row
+// INSERT; COPY on PostgreSQL) and its fallback: a page of 300 adds with one
+// duplicate anchor commits the 299 others, each with its own result, and
+// the duplicate fails alone.
+func TestSpec9_2_SQLExportBatchFallback(t *testing.T) {
+	eachDB(t, func(t *testing.T, tdb *testDB) {
+		tdb.exec(`CREATE TABLE staff (id {key} PRIMARY KEY, name {text}, n {int})`)
+		tdb.exec(`INSERT INTO staff (id, name, n) VALUES ('s00150', 'already there', 0)`)
+		c := mustOpen(t, tdb.config(ObjectType{Name: "staff", Table: "staff", Anchor: []string{"id"}}))
+		var changes []idsync.Change
+		for i := range 300 {
+			changes = append(changes, idsync.Change{ID: fmt.Sprint(i), Op: idsync.OpAdd, ObjectType: "staff",
+				Mods: idsync.ModsFromAttrs(idsync.Attrs{"id": {idsync.String(fmt.Sprintf("s%05d", i))}, "name": {idsync.String(fmt.Sprintf("Name %d", i))}, "n": {idsync.Int(int64(i))}})})
+		}
+		res := exportPage(t, c, changes...)
+		for i := range 300 {
+			r := res[fmt.Sprint(i)]
+			if i == 150 {
+				if r.Err == nil || r.ErrorType != "AttributeValueMustBeUnique" {
+					t.Errorf("duplicate: %+v, want AttributeValueMustBeUnique", r)
+				}
+				continue
+			}
+			if r.Err != nil || r.Anchor != idsync.Anchor(fmt.Sprintf("s%05d", i)) {
+				t.Errorf("add %d: %+v", i, r)
+			}
+		}
+		got, _ := importAll(t, c)
+		if len(got) != 300 {
+			t.Errorf("import after the page: %d objects, want 300", len(got))
+		}
+		wantAttr(t, "s00150", got["s00150"].Attrs, "name", "string:already there")
+		wantAttr(t, "s00299", got["s00299"].Attrs, "n", "integer:299")
+	})
+}
