@@ -538,3 +538,52 @@ func TestSpec9_2_SQLCompositeAnchorPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestSpec9_2_SQLViewsAndQueries proves object types from a view and
+// from a configured query, with their columns and types discovered, and
+// that a query type without export statements refuses export per change.
+func TestSpec9_2_SQLViewsAndQueries(t *testing.T) {
+	eachDB(t, func(t *testing.T, tdb *testDB) {
+		sys := newEmpSystem(t, tdb)
+		sys.insert("e1", "Ada", nil, "ada@x.org")
+		sys.insert("e2", "Alan", "e1")
+		tdb.exec(`CREATE VIEW emp_view AS SELECT id, name, manager, modified FROM emp WHERE modified > 0`)
+		c := mustOpen(t, tdb.config(
+			ObjectType{Name: "viewed", Table: "emp_view", Anchor: []string{"id"}, References: []string{"manager"}},
+			ObjectType{Name: "queried", Query: `SELECT e.id AS "key", e.name AS "label", e.modified AS "n" FROM emp e WHERE e.manager IS NOT NULL`, Anchor: []string{"key"}},
+		))
+		if tdb.kind == "mysql" {
+			c.Close()
+			c = mustOpen(t, tdb.config(
+				ObjectType{Name: "viewed", Table: "emp_view", Anchor: []string{"id"}, References: []string{"manager"}},
+				ObjectType{Name: "queried", Query: "SELECT e.id AS `key`, e.name AS `label`, e.modified AS `n` FROM emp e WHERE e.manager IS NOT NULL", Anchor: []string{"key"}},
+			))
+		}
+		got := map[string]idsync.Entry{}
+		_, err := c.Import(context.Background(), connector.ImportOptions{}, func(e idsync.Entry) error {
+			got[e.ObjectType+"/"+string(e.Anchor)] = e
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("import: %d objects, want 2 from the view and 1 from the query", len(got))
+		}
+		wantAttr(t, "view e2", got["viewed/e2"].Attrs, "manager", "reference:e1")
+		wantAttr(t, "query e2", got["queried/e2"].Attrs, "label", "string:Alan")
+		wantAttr(t, "query e2", got["queried/e2"].Attrs, "n", "integer:2")
+		sc, err := c.Schema(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl := sc.Class("queried"); cl == nil || len(cl.Attrs) != 3 {
+			t.Errorf("schema of the query type: %+v", cl)
+		}
+		res := exportPage(t, c, idsync.Change{ID: "q", Op: idsync.OpUpdate, ObjectType: "queried", Anchor: "e2",
+			Mods: []idsync.AttrMod{{Name: "label", Op: idsync.AttrReplace, Values: []idsync.Value{idsync.String("x")}}}})
+		if r := res["q"]; r.Err == nil || !strings.Contains(r.Err.Error(), "export: update") {
+			t.Errorf("update of a query type without statements: %+v", r)
+		}
+	})
+}
