@@ -236,3 +236,45 @@ func TestSpec13_SQLDatabaseGoesAwayFirstImport(t *testing.T) {
 		})
 	}
 }
+
+// TestSQLConnectionLossIsTransient proves that the connector itself
+// reports a lost database as idsync.KindTransient, in the middle of an
+// import and on export (where nothing of the page is committed).
+func TestSQLConnectionLossIsTransient(t *testing.T) {
+	for _, kind := range []string{"postgres", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			tdb := newTestDB(t, kind)
+			fillEmp(t, tdb, 5000)
+			px := newProxy(t, tdb.server)
+			cfg := &Config{Driver: kind, DSN: strings.Replace(tdb.dsn, tdb.server, px.addr(), 1), PageSize: 500,
+				ObjectTypes: []ObjectType{{Name: "person", Table: "emp", Anchor: []string{"id"}}}}
+			c := mustOpen(t, cfg)
+			n := 0
+			_, err := c.Import(context.Background(), connector.ImportOptions{}, func(idsync.Entry) error {
+				if n++; n == 700 {
+					px.cutAll()
+				}
+				return nil
+			})
+			if err == nil || idsync.KindOf(err) != idsync.KindTransient {
+				t.Fatalf("Import after the cut = %v (kind %v), want a transient error", err, idsync.KindOf(err))
+			}
+			if n >= 5000 {
+				t.Errorf("Import read all %d rows after the cut", n)
+			}
+			s, err := c.OpenExport(context.Background(), connector.ExportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.ExportPage(context.Background(), []idsync.Change{{ID: "1", Op: idsync.OpAdd, ObjectType: "person",
+				Mods: idsync.ModsFromAttrs(idsync.Attrs{"id": {idsync.String("new")}, "name": {idsync.String("x")}})}})
+			if err == nil || idsync.KindOf(err) != idsync.KindTransient {
+				t.Errorf("ExportPage with the database gone = %v (kind %v), want a transient error", err, idsync.KindOf(err))
+			}
+			px.restore()
+			if got := tdb.count(`SELECT COUNT(*) FROM emp WHERE id = ?`, "new"); got != 0 {
+				t.Errorf("the failed page left %d row(s)", got)
+			}
+		})
+	}
+}
