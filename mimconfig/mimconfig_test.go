@@ -265,3 +265,35 @@ func FuzzConvert(f *testing.F) {
 		}
 	})
 }
+
+// TestImportMIMGenericLDAP converts a Generic LDAP connector export (no
+// public sample exists; this one follows the ECMA2 parameter layout).
+func TestImportMIMGenericLDAP(t *testing.T) {
+	ma := `<export-ma><ma-data><name>Corp LDAP</name><category>Extensible2</category><subtype>Generic LDAP (Microsoft)</subtype>
+<attribute-inclusion><attribute>cn</attribute><attribute>mail</attribute></attribute-inclusion>
+<private-configuration><MAConfig><parameter-values>
+<parameter name="Host" type="string" use="connectivity">ldap.corp.example</parameter>
+<parameter name="Port" type="string" use="connectivity">1636</parameter>
+<parameter name="Binding" type="drop-down" use="connectivity">SSL</parameter>
+<parameter name="User Name" type="string" use="connectivity">cn=sync,dc=corp</parameter>
+<parameter name="Password" type="encrypted-string" use="connectivity" encrypted="1"/>
+</parameter-values></MAConfig></private-configuration>
+<ma-partition-data><partition><id>{P1}</id><name>dc=corp</name><selected>1</selected><filter><object-classes><object-class>inetOrgPerson</object-class></object-classes>
+<containers><exclusions><exclusion>ou=old,dc=corp</exclusion></exclusions><inclusions><inclusion>dc=corp</inclusion></inclusions></containers></filter></partition></ma-partition-data>
+<ma-run-data><run-configuration><name>Full</name><configuration><step><step-type type="full-import"><import-subtype>to-cs</import-subtype></step-type><partition>{P1}</partition></step></configuration></run-configuration></ma-run-data>
+</ma-data></export-ma>`
+	rs, err := Convert("corp.xml", []byte(ma))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(rs[0].YAML())
+	for _, w := range []string{
+		"type: ldap", "url: ldaps://ldap.corp.example:1636", "bindDN: cn=sync,dc=corp", "password: {env: IDSYNC_CORP_LDAP_PASSWORD}",
+		"server: generic", "partition: dc=corp", "exclude: ['ou=old,dc=corp']", "objectTypes: [inetOrgPerson]",
+		"attributes: [cn, mail]", "Full: [{type: full-import, partition: dc=corp}]",
+	} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
