@@ -377,7 +377,7 @@ func (dl *Delta) validate(ot *ObjectType, what string) error {
 }
 
 func (st *Statement) validate(d dialect) error {
-	if (st.Statement == "") == (st.Procedure == "") {
+	if (strings.TrimSpace(st.Statement) == "") == (st.Procedure == "") {
 		return errors.New("set exactly one of statement and procedure")
 	}
 	if st.Procedure != "" {

@@ -315,6 +315,7 @@ func TestValidateErrors(t *testing.T) {
 			c.Driver, c.DSN = "mysql", "svc@tcp(db)/hr"
 			c.ObjectTypes[0].Export = &Export{Update: &Statement{Statement: "UPDATE t SET a = ?"}}
 		}, "not ?"},
+		{"blank statement", func(c *Config) { c.ObjectTypes[0].Export = &Export{Delete: &Statement{Statement: "  \n "}} }, "exactly one of statement and procedure"},
 		{"duplicate type", func(c *Config) { c.ObjectTypes = append(c.ObjectTypes, c.ObjectTypes[0]) }, "declared twice"},
 	} {
 		c := ok()
