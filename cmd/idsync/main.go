@@ -29,6 +29,7 @@ import (
 	"github.com/idsync/idsync/connector"
 	csvconn "github.com/idsync/idsync/connector/csv"
 	scimconn "github.com/idsync/idsync/connector/scim"
+	"github.com/idsync/idsync/connector/sqlconn"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
 	"github.com/idsync/idsync/store/storeopen"
@@ -158,7 +159,7 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type, scimconn.Type)
+	return connector.NewRegistry(csvconn.Type, scimconn.Type, sqlconn.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -225,6 +226,7 @@ Start with: idsync quickstart`,
 		a.hostCmd(),
 		newExprCmd(),
 		a.rulesCmd(),
+		a.configCmd(),
 	)
 	return root
 }

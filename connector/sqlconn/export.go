@@ -1,0 +1,856 @@
+package sqlconn
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/connector"
+)
+
+// OpenExport implements connector.Exporter.
+func (c *conn) OpenExport(ctx context.Context, opts connector.ExportOptions) (connector.ExportSession, error) {
+	return &session{c: c}, nil
+}
+
+type session struct {
+	c *conn
+	// raw, on PostgreSQL, runs f on the page's connection (inside its
+	// transaction) with the pgx connection, for COPY.
+	raw func(f func(*pgx.Conn) error) error
+}
+
+func (s *session) Close(context.Context) error { return nil }
+
+// execer is a transaction (or, in tests, the pool).
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// ExportPage implements connector.ExportSession. The page runs in one
+// transaction, committed before ExportPage returns. Changes go in groups
+// under a savepoint, consecutive inserts of the same shape as multi-row
+// INSERTs; when anything in a group fails, the group is rolled back to
+// its savepoint and replayed one change at a time, each under its own
+// savepoint, so that every change gets its own result. A database that
+// goes away fails the whole page (nothing of it is committed).
+func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
+	c := s.c
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return nil, classify("export: connect", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, classify("export: begin", err)
+	}
+	defer tx.Rollback()
+	s.raw = nil
+	if c.d.name() == "postgres" {
+		s.raw = func(f func(*pgx.Conn) error) error {
+			return conn.Raw(func(dc any) error {
+				sc, ok := dc.(*stdlib.Conn)
+				if !ok {
+					return fmt.Errorf("sql: unexpected PostgreSQL driver connection %T", dc)
+				}
+				return f(sc.Conn())
+			})
+		}
+	}
+	res := make([]connector.ExportResult, len(changes))
+	for i := range changes {
+		res[i].ID = changes[i].ID
+	}
+	group := max(c.batch, 1)
+	for start := 0; start < len(changes); start += group {
+		end := min(start+group, len(changes))
+		if err := s.group(ctx, tx, changes[start:end], res[start:end]); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, classify("export: commit", err)
+	}
+	return res, nil
+}
+
+// group exports changes (fast path, then one by one on failure). It
+// returns an error only when the page must fail.
+func (s *session) group(ctx context.Context, tx *sql.Tx, changes []idsync.Change, res []connector.ExportResult) error {
+	c := s.c
+	if err := s.exec(ctx, tx, c.d.savepoint("idsync_g")); err != nil {
+		return err
+	}
+	err := s.fast(ctx, tx, changes, res)
+	if err == nil {
+		return s.releaseSP(ctx, tx, "idsync_g")
+	}
+	if idsync.KindOf(err) == idsync.KindTransient || ctx.Err() != nil {
+		return err
+	}
+	if err := s.exec(ctx, tx, c.d.rollbackTo("idsync_g")); err != nil {
+		return err
+	}
+	for i := range changes {
+		res[i] = connector.ExportResult{ID: changes[i].ID}
+		if err := s.exec(ctx, tx, c.d.savepoint("idsync_c")); err != nil {
+			return err
+		}
+		a, err := s.change(ctx, tx, &changes[i])
+		if err != nil {
+			if idsync.KindOf(err) == idsync.KindTransient || ctx.Err() != nil {
+				return err
+			}
+			if err := s.exec(ctx, tx, c.d.rollbackTo("idsync_c")); err != nil {
+				return err
+			}
+			res[i].Err, res[i].ErrorType = err, errorType(err)
+			continue
+		}
+		if err := s.releaseSP(ctx, tx, "idsync_c"); err != nil {
+			return err
+		}
+		if changes[i].Op == idsync.OpAdd {
+			res[i].Anchor, res[i].DN = a, string(a)
+		}
+	}
+	return s.releaseSP(ctx, tx, "idsync_g")
+}
+
+func (s *session) exec(ctx context.Context, tx execer, q string) error {
+	if q == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return classify("export: "+q, err)
+	}
+	return nil
+}
+
+func (s *session) releaseSP(ctx context.Context, tx execer, name string) error {
+	return s.exec(ctx, tx, s.c.d.release(name))
+}
+
+// fast exports a group, batching runs of consecutive plain inserts of
+// the same type and column set; its first error fails the group.
+func (s *session) fast(ctx context.Context, tx execer, changes []idsync.Change, res []connector.ExportResult) error {
+	for i := 0; i < len(changes); {
+		ch := &changes[i]
+		if ins, ok := s.batchable(ch); ok {
+			j := i + 1
+			rows := []*insertRow{ins}
+			for j < len(changes) {
+				next, ok := s.batchable(&changes[j])
+				if !ok || next.ot != ins.ot || !slices.Equal(next.cols, ins.cols) {
+					break
+				}
+				rows = append(rows, next)
+				j++
+			}
+			if err := s.insertBatch(ctx, tx, rows); err != nil {
+				return err
+			}
+			for k, r := range rows {
+				res[i+k].Anchor, res[i+k].DN = r.anchor, string(r.anchor)
+			}
+			i = j
+			continue
+		}
+		a, err := s.change(ctx, tx, ch)
+		if err != nil {
+			return err
+		}
+		if ch.Op == idsync.OpAdd {
+			res[i].Anchor, res[i].DN = a, string(a)
+		}
+		i++
+	}
+	return nil
+}
+
+// insertRow is one planned INSERT.
+type insertRow struct {
+	ot     *otype
+	cols   []string
+	args   []any
+	anchor idsync.Anchor // known before inserting unless generated
+	kids   map[int][]any // per multi-valued attribute: bound values
+}
+
+// batchable plans ch as a plain insert that can join a multi-row INSERT:
+// an add with no configured insert statement and a known anchor.
+func (s *session) batchable(ch *idsync.Change) (*insertRow, bool) {
+	if ch.Op != idsync.OpAdd {
+		return nil, false
+	}
+	ot := s.c.byName[ch.ObjectType]
+	if ot == nil || ot.cfg.Generated || ot.cfg.Table == "" || (ot.cfg.Export != nil && ot.cfg.Export.Insert != nil) {
+		return nil, false
+	}
+	ins, err := s.planInsert(ot, ch)
+	if err != nil || ins.anchor == "" {
+		return nil, false
+	}
+	return ins, true
+}
+
+// planInsert binds an add's attributes to columns and child rows.
+func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
+	attrs := idsync.Attrs{}.Apply(ch.Mods)
+	ins := &insertRow{ot: ot, kids: map[int][]any{}}
+	for _, name := range idsync.SortedNames(attrs) {
+		vs := attrs[name]
+		if i, ok := ot.idx[name]; ok && !ot.cols[i].hidden {
+			col := ot.cols[i]
+			if ot.cfg.Generated && slices.Contains(ot.anchorCol, name) {
+				return nil, invalid(fmt.Errorf("attribute %s: the database assigns the anchor column", name))
+			}
+			if len(vs) > 1 {
+				return nil, invalid(fmt.Errorf("attribute %s: %d values for a single-valued column", name, len(vs)))
+			}
+			v, err := toDB(vs[0], col.store)
+			if err != nil {
+				return nil, invalid(fmt.Errorf("attribute %s: %w", name, err))
+			}
+			ins.cols = append(ins.cols, name)
+			ins.args = append(ins.args, v)
+			continue
+		}
+		if k, ok := ot.mvByName[name]; ok {
+			for _, v := range vs {
+				b, err := toDB(v, ot.mv[k].store)
+				if err != nil {
+					return nil, invalid(fmt.Errorf("attribute %s: %w", name, err))
+				}
+				ins.kids[k] = append(ins.kids[k], b)
+			}
+			continue
+		}
+		return nil, invalid(fmt.Errorf("attribute %s: no such column in %s", name, sourceName(ot.cfg)))
+	}
+	if ot.softDel >= 0 {
+		name := ot.cols[ot.softDel].name
+		if !slices.Contains(ins.cols, name) {
+			if v, err := toDB(idsync.String(ot.softLiveValue()), ot.cols[ot.softDel].store); err == nil {
+				ins.cols = append(ins.cols, name)
+				ins.args = append(ins.args, v)
+			}
+		}
+	}
+	if !ot.cfg.Generated {
+		parts := make([]string, len(ot.anchorCol))
+		for i, a := range ot.anchorCol {
+			v := attrs.Get(a)
+			if v.IsZero() {
+				if ch.DN != "" && len(ot.anchorCol) == 1 {
+					// DN style none: the DN is the anchor.
+					b, err := toDB(idsync.String(ch.DN), ot.cols[ot.anchor[0]].store)
+					if err != nil {
+						return nil, invalid(fmt.Errorf("anchor %s from the DN %q: %w", a, ch.DN, err))
+					}
+					ins.cols = append(ins.cols, a)
+					ins.args = append(ins.args, b)
+					parts[i] = ch.DN
+					continue
+				}
+				return nil, invalid(fmt.Errorf("anchor column %s has no value", a))
+			}
+			parts[i] = v.String()
+		}
+		ins.anchor = joinAnchor(parts)
+	}
+	return ins, nil
+}
+
+func invalid(err error) error { return &idsync.Error{Kind: idsync.KindInvalid, Err: err} }
+
+// insertBatch inserts rows (same type, same columns, known anchors) as
+// multi-row INSERTs, then their child rows.
+func (s *session) insertBatch(ctx context.Context, tx execer, rows []*insertRow) error {
+	ot := rows[0].ot
+	vals := make([][]any, len(rows))
+	for i, r := range rows {
+		vals[i] = r.args
+	}
+	if s.raw != nil && len(rows) >= copyThreshold {
+		if err := s.copyRows(ctx, ot.cfg.Table, rows[0].cols, vals); err != nil {
+			return err
+		}
+	} else if err := s.multiInsert(ctx, tx, ot.cfg.Table, rows[0].cols, vals); err != nil {
+		return err
+	}
+	return s.insertChildren(ctx, tx, rows)
+}
+
+// copyThreshold is the number of rows from which PostgreSQL inserts go
+// through COPY rather than a multi-row INSERT.
+const copyThreshold = 64
+
+// copyRows writes rows with COPY … FROM STDIN (binary), inside the page's
+// transaction.
+func (s *session) copyRows(ctx context.Context, table string, cols []string, rows [][]any) error {
+	err := s.raw(func(pc *pgx.Conn) error {
+		_, err := pc.CopyFrom(ctx, pgx.Identifier(strings.Split(table, ".")), cols, pgx.CopyFromRows(rows))
+		return err
+	})
+	return classify("copy into "+table, err)
+}
+
+// insertChildren inserts the child rows of inserted rows.
+func (s *session) insertChildren(ctx context.Context, tx execer, rows []*insertRow) error {
+	ot := rows[0].ot
+	for k, m := range ot.mv {
+		var kv [][]any
+		for _, r := range rows {
+			pa, err := ot.anchorArgs(r.anchor)
+			if err != nil {
+				return invalid(err)
+			}
+			for _, v := range r.kids[k] {
+				kv = append(kv, append(slices.Clone(pa), v))
+			}
+		}
+		if len(kv) > 0 {
+			if err := s.multiInsert(ctx, tx, m.table, append(slices.Clone(m.parent), m.value), kv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// multiInsert writes INSERT INTO table (cols) VALUES (…), (…) in chunks
+// the dialect accepts.
+func (s *session) multiInsert(ctx context.Context, tx execer, table string, cols []string, rows [][]any) error {
+	d := s.c.d
+	per := len(cols)
+	if per == 0 {
+		for range rows {
+			if err := s.insertDefault(ctx, tx, table); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	chunk := min(d.maxParams()/per, d.maxRows(), max(s.c.batch, 1))
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		b := &sqlBuilder{d: d}
+		b.str("INSERT INTO ").name(table).str(" (").idents("", cols).str(") VALUES ")
+		b.args = make([]any, 0, len(part)*per)
+		for i, r := range part {
+			if i > 0 {
+				b.str(", ")
+			}
+			b.str("(")
+			for j, v := range r {
+				if j > 0 {
+					b.str(", ")
+				}
+				b.arg(v)
+			}
+			b.str(")")
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+			return classify("insert into "+table, err)
+		}
+	}
+	return nil
+}
+
+func (s *session) insertDefault(ctx context.Context, tx execer, table string) error {
+	q := "INSERT INTO " + quoteName(s.c.d, table) + " DEFAULT VALUES"
+	if s.c.d.name() == "mysql" {
+		q = "INSERT INTO " + quoteName(s.c.d, table) + " () VALUES ()"
+	}
+	if _, err := tx.ExecContext(ctx, q); err != nil {
+		return classify("insert into "+table, err)
+	}
+	return nil
+}
+
+// change exports one change and returns the anchor of an added object.
+func (s *session) change(ctx context.Context, tx execer, ch *idsync.Change) (idsync.Anchor, error) {
+	ot := s.c.byName[ch.ObjectType]
+	if ot == nil {
+		return "", invalid(fmt.Errorf("unknown object type %q", ch.ObjectType))
+	}
+	if ch.NewDN != "" && ch.NewDN != ch.DN && ch.Op != idsync.OpAdd {
+		return "", &idsync.Error{Kind: idsync.KindUnsupported, Err: errors.New("rename: the DN is the anchor, which never changes")}
+	}
+	var ex Export
+	if ot.cfg.Export != nil {
+		ex = *ot.cfg.Export
+	}
+	switch ch.Op {
+	case idsync.OpAdd:
+		return s.add(ctx, tx, ot, ch, ex.Insert)
+	case idsync.OpUpdate:
+		return ch.Anchor, s.update(ctx, tx, ot, ch, ex.Update, false)
+	case idsync.OpReplace:
+		return ch.Anchor, s.update(ctx, tx, ot, ch, ex.Update, true)
+	case idsync.OpDelete:
+		return ch.Anchor, s.remove(ctx, tx, ot, ch, ex.Delete)
+	}
+	return "", invalid(fmt.Errorf("unknown operation %v", ch.Op))
+}
+
+func (s *session) add(ctx context.Context, tx execer, ot *otype, ch *idsync.Change, st *Statement) (idsync.Anchor, error) {
+	if st != nil {
+		attrs := idsync.Attrs{}.Apply(ch.Mods)
+		a, err := s.statement(ctx, tx, ot, ch, st, attrs, "")
+		if err != nil {
+			return "", err
+		}
+		if a == "" {
+			ins, err := s.planInsert(ot, ch)
+			if err != nil || ins.anchor == "" {
+				return "", invalid(errors.New("the insert statement returned no anchor and the anchor columns have no values"))
+			}
+			a = ins.anchor
+		}
+		return a, s.writeChildren(ctx, tx, ot, a, ch.Mods, true)
+	}
+	if ot.cfg.Table == "" {
+		return "", &idsync.Error{Kind: idsync.KindUnsupported, Err: fmt.Errorf("object type %s comes from a query: configure export: insert", ot.name)}
+	}
+	ins, err := s.planInsert(ot, ch)
+	if err != nil {
+		return "", err
+	}
+	if !ot.cfg.Generated {
+		return ins.anchor, s.insertBatch(ctx, tx, []*insertRow{ins})
+	}
+	a, err := s.insertGenerated(ctx, tx, ot, ins)
+	if err != nil {
+		return "", err
+	}
+	ins.anchor = a
+	return a, s.insertChildren(ctx, tx, []*insertRow{ins})
+}
+
+// insertGenerated inserts one row and reads back the anchor the
+// database assigned.
+func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins *insertRow) (idsync.Anchor, error) {
+	d := s.c.d
+	b := s.c.insertReturningSQL(ot, ins)
+	if d.returning() == "lastid" {
+		r, err := tx.ExecContext(ctx, b.String(), b.args...)
+		if err != nil {
+			return "", classify("insert into "+ot.cfg.Table, err)
+		}
+		id, err := r.LastInsertId()
+		if err != nil {
+			return "", classify("insert into "+ot.cfg.Table, err)
+		}
+		return idsync.Anchor(idsync.Int(id).String()), nil
+	}
+	rows, err := tx.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return "", classify("insert into "+ot.cfg.Table, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return "", classify("insert into "+ot.cfg.Table, err)
+		}
+		return "", fmt.Errorf("insert into %s returned no anchor", ot.cfg.Table)
+	}
+	var raw any
+	if err := rows.Scan(&raw); err != nil {
+		return "", classify("insert into "+ot.cfg.Table, err)
+	}
+	v, _, err := fromDB(raw, ot.cols[ot.anchor[0]].store)
+	if err != nil {
+		return "", err
+	}
+	return idsync.Anchor(v.String()), classify("insert into "+ot.cfg.Table, rows.Err())
+}
+
+// insertReturningSQL builds the INSERT of one row that hands back the
+// generated anchor: RETURNING (PostgreSQL, SQLite), OUTPUT INSERTED (SQL
+// Server), or nothing (MySQL reads LAST_INSERT_ID).
+func (c *conn) insertReturningSQL(ot *otype, ins *insertRow) *sqlBuilder {
+	d := c.d
+	b := &sqlBuilder{d: d}
+	b.str("INSERT INTO ").name(ot.cfg.Table)
+	anchor := ot.anchorCol[0]
+	if len(ins.cols) > 0 {
+		b.str(" (").idents("", ins.cols).str(")")
+	}
+	if d.returning() == "output" {
+		b.str(" OUTPUT INSERTED.").ident(anchor)
+	}
+	if len(ins.cols) > 0 {
+		b.str(" VALUES (")
+		for i, v := range ins.args {
+			if i > 0 {
+				b.str(", ")
+			}
+			b.arg(v)
+		}
+		b.str(")")
+	} else if d.name() == "mysql" {
+		b.str(" () VALUES ()")
+	} else {
+		b.str(" DEFAULT VALUES")
+	}
+	if d.returning() == "returning" {
+		b.str(" RETURNING ").ident(anchor)
+	}
+	return b
+}
+
+// update applies an update (or, with replace, sets every column: absent
+// attributes become NULL and child rows are replaced).
+func (s *session) update(ctx context.Context, tx execer, ot *otype, ch *idsync.Change, st *Statement, replace bool) error {
+	key, err := ot.anchorArgs(ch.Anchor)
+	if err != nil {
+		return invalid(err)
+	}
+	mods := ch.Mods
+	if replace {
+		attrs := idsync.Attrs{}.Apply(ch.Mods)
+		mods = nil
+		for _, col := range ot.cols {
+			if !col.hidden && !slices.Contains(ot.anchorCol, col.name) && !(ot.softDel >= 0 && col.name == ot.cols[ot.softDel].name) {
+				mods = append(mods, idsync.AttrMod{Name: col.name, Op: idsync.AttrReplace, Values: attrs[col.name]})
+			}
+		}
+		for _, m := range ot.mv {
+			mods = append(mods, idsync.AttrMod{Name: m.attr, Op: idsync.AttrReplace, Values: attrs[m.attr]})
+		}
+	}
+	if st != nil {
+		cur := idsync.Attrs{}.Apply(mods)
+		if _, err := s.statement(ctx, tx, ot, ch, st, cur, ch.Anchor); err != nil {
+			return err
+		}
+		return s.writeChildren(ctx, tx, ot, ch.Anchor, mods, false)
+	}
+	if ot.cfg.Table == "" {
+		return &idsync.Error{Kind: idsync.KindUnsupported, Err: fmt.Errorf("object type %s comes from a query: configure export: update", ot.name)}
+	}
+	b := &sqlBuilder{d: s.c.d}
+	b.str("UPDATE ").name(ot.cfg.Table).str(" SET ")
+	n := 0
+	for _, m := range mods {
+		i, ok := ot.idx[m.Name]
+		if !ok || ot.cols[i].hidden {
+			if _, mv := ot.mvByName[m.Name]; mv {
+				continue
+			}
+			return invalid(fmt.Errorf("attribute %s: no such column in %s", m.Name, ot.cfg.Table))
+		}
+		if slices.Contains(ot.anchorCol, m.Name) {
+			if m.Op == idsync.AttrReplace && len(m.Values) == 1 && m.Values[0].String() == anchorPart(ot, ch.Anchor, m.Name) {
+				continue
+			}
+			return invalid(fmt.Errorf("attribute %s: an anchor column never changes", m.Name))
+		}
+		var v any
+		switch m.Op {
+		case idsync.AttrReplace, idsync.AttrAdd:
+			if len(m.Values) > 1 {
+				return invalid(fmt.Errorf("attribute %s: %d values for a single-valued column", m.Name, len(m.Values)))
+			}
+			if len(m.Values) == 1 {
+				if v, err = toDB(m.Values[0], ot.cols[i].store); err != nil {
+					return invalid(fmt.Errorf("attribute %s: %w", m.Name, err))
+				}
+			}
+		case idsync.AttrDelete, idsync.AttrClear:
+		}
+		if n > 0 {
+			b.str(", ")
+		}
+		b.ident(m.Name).str(" = ").arg(v)
+		n++
+	}
+	if n > 0 {
+		b.str(" WHERE ").eqAll("", ot.anchorCol, key)
+		if ot.softDel >= 0 {
+			b.str(" AND ")
+			s.c.liveCondNoAlias(b, ot)
+		}
+		r, err := tx.ExecContext(ctx, b.String(), b.args...)
+		if err != nil {
+			return classify("update "+ot.cfg.Table, err)
+		}
+		if k, err := r.RowsAffected(); err == nil && k == 0 {
+			if replace {
+				ins := *ch
+				ins.Op = idsync.OpAdd
+				_, err := s.add(ctx, tx, ot, &ins, nil)
+				return err
+			}
+			return notFound(ch.Anchor)
+		}
+	} else if err := s.exists(ctx, tx, ot, ch.Anchor, key); err != nil {
+		return err
+	}
+	return s.writeChildren(ctx, tx, ot, ch.Anchor, mods, false)
+}
+
+func anchorPart(ot *otype, a idsync.Anchor, col string) string {
+	parts, err := splitAnchor(a, len(ot.anchorCol))
+	if err != nil {
+		return ""
+	}
+	return parts[slices.Index(ot.anchorCol, col)]
+}
+
+func notFound(a idsync.Anchor) error {
+	return &idsync.Error{Kind: idsync.KindNotFound, Object: string(a), Err: errors.New("no such row")}
+}
+
+// liveCondNoAlias is liveCond for statements without the q alias.
+func (c *conn) liveCondNoAlias(b *sqlBuilder, ot *otype) {
+	col := ot.cols[ot.softDel]
+	v, err := toDB(idsync.String(ot.softDeleteValue()), col.store)
+	if err != nil {
+		v = ot.softDeleteValue()
+	}
+	b.str("(").ident(col.name).str(" IS NULL OR ").ident(col.name).str(" <> ").arg(v).str(")")
+}
+
+func (s *session) exists(ctx context.Context, tx execer, ot *otype, a idsync.Anchor, key []any) error {
+	if ot.cfg.Table == "" {
+		return nil
+	}
+	b := &sqlBuilder{d: s.c.d}
+	b.str("SELECT 1 FROM ").name(ot.cfg.Table).str(" WHERE ").eqAll("", ot.anchorCol, key)
+	rows, err := tx.QueryContext(ctx, b.String(), b.args...)
+	if err != nil {
+		return classify("read "+ot.cfg.Table, err)
+	}
+	found := rows.Next()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return classify("read "+ot.cfg.Table, err)
+	}
+	if !found {
+		return notFound(a)
+	}
+	return nil
+}
+
+// writeChildren applies the mods of multi-valued attributes to their
+// child tables (fresh: the parent was just inserted).
+func (s *session) writeChildren(ctx context.Context, tx execer, ot *otype, a idsync.Anchor, mods []idsync.AttrMod, fresh bool) error {
+	if len(ot.mv) == 0 {
+		return nil
+	}
+	key, err := ot.anchorArgs(a)
+	if err != nil {
+		return invalid(err)
+	}
+	for _, m := range mods {
+		k, ok := ot.mvByName[m.Name]
+		if !ok {
+			continue
+		}
+		mv := ot.mv[k]
+		bind := func(v idsync.Value) (any, error) {
+			b, err := toDB(v, mv.store)
+			if err != nil {
+				return nil, invalid(fmt.Errorf("attribute %s: %w", m.Name, err))
+			}
+			return b, nil
+		}
+		del := func(v *idsync.Value) error {
+			b := &sqlBuilder{d: s.c.d}
+			b.str("DELETE FROM ").name(mv.table).str(" WHERE ").eqAll("", mv.parent, key)
+			if v != nil {
+				x, err := bind(*v)
+				if err != nil {
+					return err
+				}
+				b.str(" AND ").ident(mv.value).str(" = ").arg(x)
+			}
+			if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+				return classify("delete from "+mv.table, err)
+			}
+			return nil
+		}
+		var add []idsync.Value
+		switch m.Op {
+		case idsync.AttrReplace, idsync.AttrClear:
+			if !fresh {
+				if err := del(nil); err != nil {
+					return err
+				}
+			}
+			if m.Op == idsync.AttrReplace {
+				add = m.Values
+			}
+		case idsync.AttrAdd:
+			for i := range m.Values {
+				// Remove first, so that an added value already present stays single.
+				if err := del(&m.Values[i]); err != nil {
+					return err
+				}
+			}
+			add = m.Values
+		case idsync.AttrDelete:
+			for i := range m.Values {
+				if err := del(&m.Values[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if len(add) == 0 {
+			continue
+		}
+		rows := make([][]any, 0, len(add))
+		for _, v := range add {
+			x, err := bind(v)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, append(slices.Clone(key), x))
+		}
+		if err := s.multiInsert(ctx, tx, mv.table, append(slices.Clone(mv.parent), mv.value), rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remove deletes a row (and its child rows), or marks it deleted. A row
+// that is already gone is not an error: a page re-sent after a crash
+// must be harmless.
+func (s *session) remove(ctx context.Context, tx execer, ot *otype, ch *idsync.Change, st *Statement) error {
+	if st != nil {
+		_, err := s.statement(ctx, tx, ot, ch, st, nil, ch.Anchor)
+		return err
+	}
+	if ot.cfg.Table == "" {
+		return &idsync.Error{Kind: idsync.KindUnsupported, Err: fmt.Errorf("object type %s comes from a query: configure export: delete", ot.name)}
+	}
+	key, err := ot.anchorArgs(ch.Anchor)
+	if err != nil {
+		return invalid(err)
+	}
+	if ot.softDel >= 0 {
+		col := ot.cols[ot.softDel]
+		v, err := toDB(idsync.String(ot.softDeleteValue()), col.store)
+		if err != nil {
+			return invalid(fmt.Errorf("softDelete value: %w", err))
+		}
+		b := &sqlBuilder{d: s.c.d}
+		b.str("UPDATE ").name(ot.cfg.Table).str(" SET ").ident(col.name).str(" = ").arg(v).str(" WHERE ").eqAll("", ot.anchorCol, key)
+		if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+			return classify("update "+ot.cfg.Table, err)
+		}
+		return nil
+	}
+	for _, mv := range ot.mv {
+		b := &sqlBuilder{d: s.c.d}
+		b.str("DELETE FROM ").name(mv.table).str(" WHERE ").eqAll("", mv.parent, key)
+		if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+			return classify("delete from "+mv.table, err)
+		}
+	}
+	b := &sqlBuilder{d: s.c.d}
+	b.str("DELETE FROM ").name(ot.cfg.Table).str(" WHERE ").eqAll("", ot.anchorCol, key)
+	if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+		return classify("delete from "+ot.cfg.Table, err)
+	}
+	return nil
+}
+
+// statement runs a configured statement or procedure. Parameters are
+// attributes of attrs (the first value of a multi-valued one; NULL when
+// absent), or anchor, dn and objectType. A returned row's first columns
+// are the anchor.
+func (s *session) statement(ctx context.Context, tx execer, ot *otype, ch *idsync.Change, st *Statement, attrs idsync.Attrs, anchor idsync.Anchor) (idsync.Anchor, error) {
+	d := s.c.d
+	var q string
+	var names []string
+	if st.Procedure != "" {
+		q, names = d.call(st.Procedure, len(st.Parameters)), st.Parameters
+	} else {
+		var err error
+		if q, names, err = bindNamed(st.Statement, d); err != nil {
+			return "", invalid(err)
+		}
+	}
+	args := make([]any, len(names))
+	for i, n := range names {
+		switch n {
+		case "anchor":
+			if anchor != "" {
+				args[i] = string(anchor)
+			}
+			continue
+		case "dn":
+			args[i] = ch.DN
+			continue
+		case "objectType":
+			args[i] = ch.ObjectType
+			continue
+		}
+		v := attrs.Get(n)
+		if v.IsZero() {
+			continue
+		}
+		var store idsync.AttrType
+		if ci, ok := ot.idx[n]; ok {
+			store = ot.cols[ci].store
+		} else if k, ok := ot.mvByName[n]; ok {
+			store = ot.mv[k].store
+		}
+		x, err := toDB(v, store)
+		if err != nil {
+			return "", invalid(fmt.Errorf("parameter %s: %w", n, err))
+		}
+		args[i] = x
+	}
+	what := st.Procedure
+	if what == "" {
+		what = strings.Fields(st.Statement)[0] + " statement"
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return "", classify(what+" of "+ot.name, err)
+	}
+	defer rows.Close()
+	var out idsync.Anchor
+	if rows.Next() {
+		cols, _ := rows.Columns()
+		if len(cols) >= len(ot.anchor) {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				return "", classify(what+" of "+ot.name, err)
+			}
+			parts := make([]string, len(ot.anchor))
+			for i := range ot.anchor {
+				v, ok, _ := fromDB(vals[i], ot.cols[ot.anchor[i]].store)
+				if ok {
+					parts[i] = v.String()
+				}
+			}
+			out = joinAnchor(parts)
+		}
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return "", classify(what+" of "+ot.name, err)
+	}
+	return out, nil
+}
