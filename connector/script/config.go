@@ -310,13 +310,13 @@ func (c *Config) commonModuleName() string {
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	any := false
+	configured := false
 	for _, op := range Operations {
 		s := c.Scripts.Get(op)
 		if s == nil {
 			continue
 		}
-		any = true
+		configured = true
 		if err := s.validate(); err != nil {
 			add("script: scripts.%s: %v", op, err)
 			continue
@@ -325,7 +325,7 @@ func (c *Config) Validate() error {
 			add("script: scripts.%s: an inline script needs an interpreter: setting or a #! first line", op)
 		}
 	}
-	if !any {
+	if !configured {
 		add("script: no scripts: configure at least one of %s", strings.Join(Operations, ", "))
 	}
 	if c.Scripts.ImportBegin != nil || c.Scripts.ImportEnd != nil {
