@@ -158,8 +158,7 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type,
-		script.Type)
+	return connector.NewRegistry(csvconn.Type, script.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {

@@ -193,14 +193,14 @@ func (s *schema) idsync() *idsync.Schema {
 // result is the document a script prints on stdout. Every member is
 // optional; which ones matter depends on the operation.
 type result struct {
-	Error          *scriptError        `json:"error"`
-	Schema         *schemaDoc          `json:"schema"`
-	Partitions     []partitionDoc      `json:"partitions"`
-	HierarchyNodes []partitionDoc      `json:"hierarchyNodes"`
-	Entries        []json.RawMessage   `json:"entries"`
-	MoreToImport   bool                `json:"moreToImport"`
-	CustomData     *string             `json:"customData"`
-	Results        []exportResultDoc   `json:"results"`
+	Error          *scriptError      `json:"error"`
+	Schema         *schemaDoc        `json:"schema"`
+	Partitions     []partitionDoc    `json:"partitions"`
+	HierarchyNodes []partitionDoc    `json:"hierarchyNodes"`
+	Entries        []json.RawMessage `json:"entries"`
+	MoreToImport   bool              `json:"moreToImport"`
+	CustomData     *string           `json:"customData"`
+	Results        []exportResultDoc `json:"results"`
 }
 
 type scriptError struct {
@@ -239,10 +239,10 @@ type importEntry struct {
 // attrChangeDoc is an attribute change (ECMA2's AttributeChange): on
 // export always with valueChanges; on import either values or valueChanges.
 type attrChangeDoc struct {
-	Name             string           `json:"name"`
-	ModificationType string           `json:"modificationType"`
+	Name             string            `json:"name"`
+	ModificationType string            `json:"modificationType"`
 	Values           []json.RawMessage `json:"values,omitempty"`
-	ValueChanges     []valueChangeDoc `json:"valueChanges,omitempty"`
+	ValueChanges     []valueChangeDoc  `json:"valueChanges,omitempty"`
 }
 
 type valueChangeDoc struct {
