@@ -2,6 +2,7 @@ package script_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -15,7 +16,12 @@ import (
 	"github.com/idsync/idsync/connector/script"
 )
 
-const pyDir = "../../examples/script-connector/python"
+const (
+	pyDir = "../../examples/script-connector/python"
+	shDir = "../../examples/script-connector/sh"
+)
+
+var errorsIs = errors.Is
 
 // needTool skips (or, under CI=true, fails) when an interpreter is missing.
 func needTool(t testing.TB, name string) {
@@ -44,6 +50,27 @@ func pythonConfig(t testing.TB, data string) *script.Config {
 			ImportBegin: f("import_begin.py"), ImportData: f("import_data.py"), ImportEnd: f("import_end.py"),
 			ExportBegin: f("export_begin.py"), ExportData: f("export_data.py"), ExportEnd: f("export_end.py"),
 			Password: f("password.py"),
+		},
+		Parameters: []script.Parameter{{Name: "DataFile", Scope: "Global", Value: script.ParamValue{Text: data}}},
+	}
+}
+
+// shConfig is the POSIX sh example's configuration over the system file data.
+func shConfig(t testing.TB, data string) *script.Config {
+	t.Helper()
+	abs, err := filepath.Abs(shDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(name string) *script.Source { return &script.Source{File: filepath.Join(abs, name)} }
+	return &script.Config{
+		Interpreter:  []string{"sh"},
+		CommonModule: f("common.sh"),
+		Scripts: script.Scripts{
+			Validate: f("validate.sh"), Schema: f("schema.sh"), Partitions: f("partitions.sh"), Hierarchy: f("hierarchy.sh"),
+			ImportBegin: f("import_begin.sh"), ImportData: f("import_data.sh"), ImportEnd: f("import_end.sh"),
+			ExportBegin: f("export_begin.sh"), ExportData: f("export_data.sh"), ExportEnd: f("export_end.sh"),
+			Password: f("password.sh"),
 		},
 		Parameters: []script.Parameter{{Name: "DataFile", Scope: "Global", Value: script.ParamValue{Text: data}}},
 	}
@@ -93,9 +120,17 @@ func seedSystem(t testing.TB, path string, objs []idsync.Entry) {
 
 func TestConformancePython(t *testing.T) {
 	needTool(t, "python3")
-	dir := t.TempDir()
-	data := filepath.Join(dir, "system.json")
-	cfg := pythonConfig(t, data)
+	data := filepath.Join(t.TempDir(), "system.json")
+	conformance(t, pythonConfig(t, data), data)
+}
+
+func TestConformanceSh(t *testing.T) {
+	needTool(t, "jq")
+	data := filepath.Join(t.TempDir(), "system.json")
+	conformance(t, shConfig(t, data), data)
+}
+
+func conformance(t *testing.T, cfg *script.Config, data string) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
