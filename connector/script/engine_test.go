@@ -62,7 +62,7 @@ func newWorld(t *testing.T, yamlText string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	yamlText = strings.NewReplacer("DIR", w.dir, "PY", py, "SHX", sh).Replace(yamlText)
+	yamlText = strings.NewReplacer("PYTHON3", python3(), "DIR", w.dir, "PY", py, "SHX", sh).Replace(yamlText)
 	if err := os.WriteFile(filepath.Join(w.dir, "idsync.yaml"), []byte(yamlText), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ type example struct {
 }
 
 var (
-	pythonExample = example{"python", "PY", "py", "interpreter: [python3]", "python3"}
+	pythonExample = example{"python", "PY", "py", "interpreter: [PYTHON3]", "python3"}
 	shExample     = example{"sh", "SHX", "sh", "interpreter: [sh]", "jq"}
 )
 

@@ -65,7 +65,7 @@ func customData(m map[string]any, where string) (string, bool) {
 const recorder = `#!/bin/sh
 in=$(cat)
 printf '%s\n' "$in" >>"$REC/inputs.jsonl"
-out=$(printf '%s' "$in" | python3 "$@") || exit $?
+out=$(printf '%s' "$in" | "$INTERP_BIN" "$@") || exit $?
 printf '%s\n' "$out" >>"$REC/outputs.jsonl"
 printf '%s\n' "$out"
 `
@@ -76,7 +76,7 @@ printf '%s\n' "$out"
 // the watermark, and the next delta import starts from it.
 func TestSpec10_PagingWatermarkThenDelta(t *testing.T) {
 	needTool(t, "python3")
-	yamlText := strings.Replace(exampleYAML(pythonExample, 3), "interpreter: [python3]", "interpreter: [sh, DIR/rec.sh]\n      environment: {REC: DIR}", 1)
+	yamlText := strings.Replace(exampleYAML(pythonExample, 3), "interpreter: [PYTHON3]", "interpreter: [sh, DIR/rec.sh]\n      environment: {REC: DIR, INTERP_BIN: PYTHON3}", 1)
 	w := newWorld(t, yamlText)
 	if err := os.WriteFile(filepath.Join(w.dir, "rec.sh"), []byte(recorder), 0o700); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/idsync/idsync"
@@ -26,13 +28,28 @@ var errorsIs = errors.Is
 // needTool skips (or, under CI=true, fails) when an interpreter is missing.
 func needTool(t testing.TB, name string) {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
+	if name == "python3" && python3() == "" || name != "python3" && lookPath(name) == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s is not installed (CI installs it from .ci/peers/40-script.sh)", name)
 		}
 		t.Skipf("%s is not installed", name)
 	}
 }
+
+func lookPath(name string) string {
+	p, _ := exec.LookPath(name)
+	return p
+}
+
+// python3 is the real interpreter behind python3 (a pyenv shim costs most
+// of a second a call), or "" when there is none.
+var python3 = sync.OnceValue(func() string {
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+})
 
 // pythonConfig is the Python example's configuration over the system file data.
 func pythonConfig(t testing.TB, data string) *script.Config {
@@ -43,7 +60,7 @@ func pythonConfig(t testing.TB, data string) *script.Config {
 	}
 	f := func(name string) *script.Source { return &script.Source{File: filepath.Join(abs, name)} }
 	return &script.Config{
-		Interpreter:  []string{"python3"},
+		Interpreter:  []string{python3()},
 		CommonModule: f("common.py"),
 		Scripts: script.Scripts{
 			Validate: f("validate.py"), Schema: f("schema.py"), Partitions: f("partitions.py"), Hierarchy: f("hierarchy.py"),
