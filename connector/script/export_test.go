@@ -8,3 +8,6 @@ import (
 
 // EncodeValues exposes the contract's value encoding to the tests.
 var EncodeValues func(vs []idsync.Value, multi bool) json.RawMessage = encodeValues
+
+// EncodeWatermark exposes the watermark encoding to the tests.
+var EncodeWatermark = encodeWatermark

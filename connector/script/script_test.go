@@ -2,8 +2,8 @@ package script_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
