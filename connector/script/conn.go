@@ -229,6 +229,7 @@ func (c *conn) newInput(op string, sc scope) *input {
 		Operation:        op,
 		Connector:        c.env.Name,
 		WorkDir:          c.workDir,
+		ConfigDir:        c.env.Dir,
 		CommonModule:     c.common,
 		ConfigParameters: c.parameters(sc),
 		Credentials:      c.creds,

@@ -24,6 +24,7 @@ type input struct {
 	Operation        string            `json:"operation"`
 	Connector        string            `json:"connector"`
 	WorkDir          string            `json:"workDir"`
+	ConfigDir        string            `json:"configDir"`
 	CommonModule     string            `json:"commonModule,omitempty"`
 	ConfigParameters map[string]string `json:"configParameters"`
 	Credentials      *credentials      `json:"credentials,omitempty"`

@@ -52,6 +52,14 @@ def nearest(doc, name):
     return None
 
 
+def data_file(doc):
+    """The DataFile parameter, relative to the configuration's directory."""
+    path = nearest(doc, "DataFile")
+    if not path:
+        fail("ConfigurationError", "parameter DataFile (scope Global) is not set")
+    return os.path.join(doc.get("configDir") or "", path)
+
+
 SCHEMA = {
     "objectTypes": [
         {
@@ -86,9 +94,7 @@ class System:
     """The file-backed connected system."""
 
     def __init__(self, doc):
-        path = nearest(doc, "DataFile")
-        if not path:
-            fail("ConfigurationError", "parameter DataFile (scope Global) is not set")
+        path = data_file(doc)
         self.path = path
         try:
             with open(path, encoding="utf-8") as f:

@@ -5,7 +5,7 @@ sys.path.insert(0, os.path.dirname(os.environ["IDSYNC_COMMON_MODULE"]))
 import common
 
 doc = common.read_input()
-lock = common.nearest(doc, "DataFile") + ".lock"
+lock = common.data_file(doc) + ".lock"
 try:
     fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     os.write(fd, doc["connector"].encode())

@@ -6,7 +6,7 @@ import common
 
 doc = common.read_input()
 try:
-    os.remove(common.nearest(doc, "DataFile") + ".lock")
+    os.remove(common.data_file(doc) + ".lock")
 except FileNotFoundError:
     pass
 common.write_result({})

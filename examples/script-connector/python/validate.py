@@ -5,7 +5,7 @@ sys.path.insert(0, os.path.dirname(os.environ["IDSYNC_COMMON_MODULE"]))
 import common
 
 doc = common.read_input()
-path = common.nearest(doc, "DataFile")
+path = common.data_file(doc)
 if not path:
     common.fail("ConfigurationError", "parameter DataFile (scope Global) is not set")
 if not os.path.isdir(os.path.dirname(os.path.abspath(path))):

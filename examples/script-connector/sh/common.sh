@@ -37,6 +37,11 @@ log() { printf '%s\n' "$*" >&2; }
 
 DATA=$(param DataFile)
 [ -n "$DATA" ] || fail ConfigurationError "parameter DataFile (scope Global) is not set"
+# A relative path is relative to the configuration's directory.
+case $DATA in
+/*) ;;
+*) DATA=$(field .configDir)/$DATA ;;
+esac
 
 # load: print the system file (an empty system when it does not exist).
 load() {
