@@ -451,3 +451,58 @@ func exportDirect(t *testing.T, ex example, data string, changes ...idsync.Chang
 	}
 	return res
 }
+
+// The demo of examples/script-connector (Python HR source, sh directory
+// target) runs a cycle from a copy of its directory: three people are
+// provisioned, and the next cycle has nothing to do.
+func TestExampleDemoCycle(t *testing.T) {
+	needTool(t, "python3")
+	needTool(t, "jq")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples/script-connector")); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(dir, "idsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = []byte(strings.Replace(string(text), "interpreter: [python3]", "interpreter: ["+python3()+"]", 1))
+	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := connector.NewRegistry(script.Type)
+	cfg, err := config.Load(dir, reg)
+	if err != nil {
+		t.Fatalf("load the demo configuration: %v", err)
+	}
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "idsync.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		results, err := e.Cycle(ctx)
+		if err != nil {
+			t.Fatalf("cycle %d: %v", i+1, err)
+		}
+		var adds int
+		for _, r := range results {
+			if r.Status != idsync.StatusSuccess {
+				t.Errorf("cycle %d: run %s %s: %s %s", i+1, r.Connector, r.Profile, r.Status, r.Message)
+			}
+			adds += r.Counters.ExportAdds
+		}
+		if want := []int{3, 0}[i]; adds != want {
+			t.Errorf("cycle %d exported %d adds, want %d", i+1, adds, want)
+		}
+	}
+	sys := readSystem(t, filepath.Join(dir, "directory.json"))
+	if len(sys.Objects) != 3 {
+		t.Errorf("directory.json holds %d people, want 3", len(sys.Objects))
+	}
+}

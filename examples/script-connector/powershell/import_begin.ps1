@@ -13,5 +13,4 @@ if ($step.type -eq 'delta') {
         Stop-IdsyncWithError 'WatermarkExpired' "the change log no longer goes back to $since"
     }
 }
-Write-IdsyncLog "import $($step.type) of partition '$($step.partition)' begins"
 Write-IdsyncResult @{}

@@ -15,5 +15,4 @@ if step["type"] == "delta":
     log = system.data["log"]
     if log and since < log[0]["seq"] - 1:
         common.fail("WatermarkExpired", "the change log no longer goes back to %d" % since)
-common.log("import %s of partition %r begins" % (step["type"], step["partition"]))
 common.write_result({})

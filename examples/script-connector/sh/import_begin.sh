@@ -5,5 +5,4 @@ if [ "$(field .runStep.type)" = delta ]; then
 	jq -e '.runStep.customData | fromjson | .seq | numbers' "$INPUT" >/dev/null 2>&1 ||
 		fail WatermarkExpired "customData is not a watermark of this system"
 fi
-log "import $(field .runStep.type) begins"
 echo '{}'
