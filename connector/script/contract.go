@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -198,7 +199,7 @@ type result struct {
 	Schema         *schemaDoc        `json:"schema"`
 	Partitions     []partitionDoc    `json:"partitions"`
 	HierarchyNodes []partitionDoc    `json:"hierarchyNodes"`
-	Entries        []json.RawMessage `json:"entries"`
+	Entries        []importEntry     `json:"entries"`
 	MoreToImport   bool              `json:"moreToImport"`
 	CustomData     *string           `json:"customData"`
 	Results        []exportResultDoc `json:"results"`
@@ -302,7 +303,9 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 	switch raw[0] {
 	case '"':
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 && bytes.IndexByte(raw[1:len(raw)-1], '"') < 0 && utf8.Valid(raw) {
+			s = string(raw[1 : len(raw)-1]) // no escapes: the text as is
+		} else if err := json.Unmarshal(raw, &s); err != nil {
 			return idsync.Value{}, err
 		}
 		if !typed {

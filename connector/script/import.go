@@ -107,6 +107,7 @@ func (c *conn) runImport(ctx context.Context, opts connector.ImportOptions, delt
 		// even when ctx is cancelled; its answer cannot change the outcome.
 		in := newIn(OpImportEnd)
 		in.RunStep.Reason = reason
+		in.RunStep.PageNumber = 0
 		if _, err := c.call(context.WithoutCancel(ctx), OpImportEnd, in); err != nil {
 			c.log.Warn("script: importEnd after a failed import", "error", err)
 		}
@@ -121,33 +122,71 @@ func (c *conn) runImport(ctx context.Context, opts connector.ImportOptions, delt
 		}
 	}
 	began = true
-	for n := 1; ; n++ {
+
+	// Pages are pipelined: as soon as a page's result is read, the call
+	// for the next page starts (it needs only the customData), and this
+	// page is checked, converted and handed to the engine meanwhile. A
+	// failure cancels the call in flight and waits for it.
+	type answer struct {
+		res *result
+		err error
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var pending chan answer
+	start := func(n int) {
 		rs.PageNumber = n
-		res, err := c.call(ctx, OpImportData, newIn(OpImportData))
-		if err != nil {
+		in := newIn(OpImportData)
+		pending = make(chan answer, 1)
+		go func(ch chan<- answer) {
+			res, err := c.call(cctx, OpImportData, in)
+			ch <- answer{res, err}
+		}(pending)
+	}
+	stop := func() {
+		if pending != nil {
+			cancel()
+			<-pending
+			pending = nil
+		}
+	}
+	start(1)
+	for n := 1; ; n++ {
+		a := <-pending
+		pending = nil
+		if a.err != nil {
+			if ctx.Err() != nil {
+				a.err = fmt.Errorf("%w (%w)", ctx.Err(), a.err)
+			}
 			end(reasonOf(ctx))
-			return "", watermarkErr(err)
+			return "", watermarkErr(a.err)
 		}
-		p, err := c.convertPage(res, delta, sch, n)
-		if err != nil {
-			end("error")
-			return "", err
-		}
-		if err := emit(p); err != nil {
-			end(reasonOf(ctx))
-			return "", err
-		}
+		res := a.res
 		before := rs.CustomData
 		if res.CustomData != nil {
 			rs.CustomData = *res.CustomData
 		}
-		if !res.MoreToImport {
-			break
-		}
-		if len(res.Entries) == 0 && rs.CustomData == before {
+		if res.MoreToImport && len(res.Entries) == 0 && rs.CustomData == before {
 			end("error")
 			return "", &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData),
 				Err: fmt.Errorf("page %d: moreToImport is true but the page is empty and customData did not change: the import would never end", n)}
+		}
+		if res.MoreToImport && len(res.Entries) <= c.cfg.pageSize() {
+			start(n + 1)
+		}
+		p, err := c.convertPage(res, delta, sch, n)
+		if err != nil {
+			stop()
+			end("error")
+			return "", err
+		}
+		if err := emit(p); err != nil {
+			stop()
+			end(reasonOf(ctx))
+			return "", err
+		}
+		if !res.MoreToImport {
+			break
 		}
 	}
 	rs.PageNumber = 0
@@ -199,14 +238,10 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	} else {
 		p.entries = make([]idsync.Entry, 0, len(res.Entries))
 	}
-	var ie importEntry
-	for i, raw := range res.Entries {
-		ie = importEntry{}
-		if err := json.Unmarshal(raw, &ie); err != nil {
-			return nil, fail(fmt.Errorf("entries[%d]: %v", i, err))
-		}
+	for i := range res.Entries {
+		ie := &res.Entries[i]
 		source := fmt.Sprintf("%s page %d entry %d", OpImportData, n, i+1)
-		ch, err := c.convertEntry(&ie, sch)
+		ch, err := c.convertEntry(ie, sch)
 		ch.Source = source
 		if err != nil {
 			ch.Err = errors.New(c.redact(err.Error()))
