@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,9 +95,19 @@ func BenchmarkImport100k(b *testing.B) {
 		return time.Since(start)
 	}
 
-	var total, alone time.Duration
+	// CPU time: idsync's own (RUSAGE_SELF) against the scripts'
+	// (RUSAGE_CHILDREN), which stays meaningful on a loaded machine.
+	cpu := func(who int) time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err != nil {
+			b.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	var total, alone, selfCPU, childCPU time.Duration
 	b.ResetTimer()
 	for b.Loop() {
+		self0, child0 := cpu(syscall.RUSAGE_SELF), cpu(syscall.RUSAGE_CHILDREN)
 		start := time.Now()
 		n := 0
 		if _, err := im.Import(ctx, connector.ImportOptions{}, func(e idsync.Entry) error {
@@ -109,6 +120,8 @@ func BenchmarkImport100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		total += time.Since(start)
+		selfCPU += cpu(syscall.RUSAGE_SELF) - self0
+		childCPU += cpu(syscall.RUSAGE_CHILDREN) - child0
 		if n != objects {
 			b.Fatalf("imported %d objects, want %d", n, objects)
 		}
@@ -122,4 +135,44 @@ func BenchmarkImport100k(b *testing.B) {
 	b.ReportMetric((total-alone).Seconds()/runs, "connector-s/op")
 	b.ReportMetric(100*(total-alone).Seconds()/total.Seconds(), "overhead-%")
 	b.ReportMetric(float64(objects)*runs/total.Seconds(), "objects/s")
+	b.ReportMetric(selfCPU.Seconds()/runs, "connector-cpu-s/op")
+	b.ReportMetric(childCPU.Seconds()/runs, "script-cpu-s/op")
+	b.ReportMetric(100*selfCPU.Seconds()/(selfCPU+childCPU).Seconds(), "overhead-cpu-%")
+}
+
+// BenchmarkConvertPage is the connector's CPU cost for one page of 9,999
+// entries (decode and convert), without the script.
+//
+//	go test -run '^$' -bench ConvertPage ./connector/script/
+func BenchmarkConvertPage(b *testing.B) {
+	const pageSize = 9_999
+	type entry struct {
+		ObjectType string         `json:"objectType"`
+		Anchor     string         `json:"anchor"`
+		Attributes map[string]any `json:"attributes"`
+	}
+	entries := make([]entry, pageSize)
+	for i := range entries {
+		k := "p" + strconv.Itoa(1000000+i)
+		entries[i] = entry{"person", k, map[string]any{"uid": k, "displayName": "Person " + k, "mail": []string{k + "@example.com"}, "employeeNumber": i}}
+	}
+	out, err := json.Marshal(map[string]any{"entries": entries, "moreToImport": true, "customData": "x"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := &script.Config{PageSize: pageSize}
+	b.SetBytes(int64(len(out)))
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	b.ResetTimer()
+	for b.Loop() {
+		n, err := script.ConvertResult(cfg, benchSchema, out)
+		if err != nil || n != pageSize {
+			b.Fatal(n, err)
+		}
+	}
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*pageSize), "ns/object")
+	b.ReportMetric(float64(cpu)/float64(b.N*pageSize), "cpu-ns/object")
 }

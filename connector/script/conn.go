@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -294,9 +293,10 @@ func (t *tailBuffer) String() string {
 	return s
 }
 
-// limitBuffer fails writes past max bytes.
+// limitBuffer fails writes past max bytes. It does not embed
+// bytes.Buffer, whose ReadFrom would bypass the limit in io.Copy.
 type limitBuffer struct {
-	bytes.Buffer
+	buf      bytes.Buffer
 	max      int
 	exceeded bool
 }
@@ -304,12 +304,15 @@ type limitBuffer struct {
 var errTooMuchOutput = errors.New("too much output")
 
 func (l *limitBuffer) Write(p []byte) (int, error) {
-	if l.Len()+len(p) > l.max {
+	if l.buf.Len()+len(p) > l.max {
 		l.exceeded = true
 		return 0, errTooMuchOutput
 	}
-	return l.Buffer.Write(p)
+	return l.buf.Write(p)
 }
+
+func (l *limitBuffer) Len() int      { return l.buf.Len() }
+func (l *limitBuffer) Bytes() []byte { return l.buf.Bytes() }
 
 // call runs the script of op with in on stdin and decodes its result.
 // extraSecrets are redacted from its stderr and error messages (the
@@ -376,14 +379,12 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 		return nil, fail(errors.New("printed no result document on stdout (want one JSON object)"), stderr.String())
 	}
 	var res result
-	dec := json.NewDecoder(bytes.NewReader(out))
-	if err := dec.Decode(&res); err != nil {
-		return nil, fail(c.jsonError(out, err, extraSecrets), stderr.String())
+	if out[0] != '{' {
+		excerpt := strings.ToValidUTF8(string(out[:min(len(out), 40)]), "\uFFFD")
+		return nil, fail(fmt.Errorf("malformed result: want one JSON object, got %q", c.redact(excerpt, extraSecrets...)), stderr.String())
 	}
-	if dec.More() || dec.InputOffset() != int64(len(out)) {
-		if _, err := dec.Token(); err != io.EOF {
-			return nil, fail(fmt.Errorf("malformed result: text after the JSON document at byte %d", dec.InputOffset()), stderr.String())
-		}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, fail(c.jsonError(out, err, extraSecrets), stderr.String())
 	}
 	if res.Error != nil && (res.Error.Name != "" || res.Error.Detail != "") {
 		res.Error.Detail = c.redact(res.Error.Detail, extraSecrets...)

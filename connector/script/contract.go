@@ -195,14 +195,16 @@ func (s *schema) idsync() *idsync.Schema {
 // result is the document a script prints on stdout. Every member is
 // optional; which ones matter depends on the operation.
 type result struct {
-	Error          *scriptError      `json:"error"`
-	Schema         *schemaDoc        `json:"schema"`
-	Partitions     []partitionDoc    `json:"partitions"`
-	HierarchyNodes []partitionDoc    `json:"hierarchyNodes"`
-	Entries        []importEntry     `json:"entries"`
-	MoreToImport   bool              `json:"moreToImport"`
-	CustomData     *string           `json:"customData"`
-	Results        []exportResultDoc `json:"results"`
+	Error          *scriptError   `json:"error"`
+	Schema         *schemaDoc     `json:"schema"`
+	Partitions     []partitionDoc `json:"partitions"`
+	HierarchyNodes []partitionDoc `json:"hierarchyNodes"`
+	// Entries stays raw until the page is converted, so that reading a
+	// result (and starting the next call) does not wait for it.
+	Entries      json.RawMessage   `json:"entries"`
+	MoreToImport bool              `json:"moreToImport"`
+	CustomData   *string           `json:"customData"`
+	Results      []exportResultDoc `json:"results"`
 }
 
 type scriptError struct {
@@ -227,15 +229,28 @@ type partitionDoc struct {
 
 // importEntry is one CSEntryChange-like entry of an importData result.
 type importEntry struct {
-	ObjectType       string                     `json:"objectType"`
-	Anchor           json.RawMessage            `json:"anchor"`
-	DN               string                     `json:"dn"`
-	NewDN            string                     `json:"newDn"`
-	ModificationType string                     `json:"modificationType"`
-	Attributes       map[string]json.RawMessage `json:"attributes"`
-	AttributeChanges []attrChangeDoc            `json:"attributeChanges"`
-	ErrorName        string                     `json:"errorName"`
-	ErrorDetail      string                     `json:"errorDetail"`
+	ObjectType       string              `json:"objectType"`
+	Anchor           json.RawMessage     `json:"anchor"`
+	DN               string              `json:"dn"`
+	NewDN            string              `json:"newDn"`
+	ModificationType string              `json:"modificationType"`
+	Attributes       map[string]rawValue `json:"attributes"`
+	AttributeChanges []attrChangeDoc     `json:"attributeChanges"`
+	ErrorName        string              `json:"errorName"`
+	ErrorDetail      string              `json:"errorDetail"`
+}
+
+// rawValue is a json.RawMessage that keeps pointing into the document
+// it was decoded from instead of copying it: the import's result
+// documents are decoded with json.Unmarshal from a buffer that is never
+// modified and outlives the conversion, which saves an allocation per
+// attribute of every imported object.
+type rawValue []byte
+
+// UnmarshalJSON keeps b.
+func (r *rawValue) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
 }
 
 // attrChangeDoc is an attribute change (ECMA2's AttributeChange): on
@@ -373,8 +388,8 @@ func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool) ([]idsync.
 		}
 		return []idsync.Value{v}, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
+	items, err := splitArray(raw)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]idsync.Value, 0, len(items))
@@ -384,6 +399,55 @@ func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool) ([]idsync.
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	return out, nil
+}
+
+// splitArray returns the elements of a JSON array that is already known
+// to be valid JSON (it came out of a decoded document).
+func splitArray(raw []byte) ([]json.RawMessage, error) {
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return nil, fmt.Errorf("value %s is not an array", truncate(string(raw), 40))
+	}
+	var out []json.RawMessage
+	depth, start, inString := 0, -1, false
+	body := raw[1 : len(raw)-1]
+	for i := 0; i < len(body); i++ {
+		ch := body[i]
+		if inString {
+			switch ch {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch ch {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				if start < 0 {
+					return nil, errors.New("malformed array")
+				}
+				out = append(out, bytes.TrimSpace(body[start:i]))
+				start = -1
+				continue
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, bytes.TrimSpace(body[start:]))
 	}
 	return out, nil
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/idsync/idsync"
@@ -166,12 +166,12 @@ func (c *conn) runImport(ctx context.Context, opts connector.ImportOptions, delt
 		if res.CustomData != nil {
 			rs.CustomData = *res.CustomData
 		}
-		if res.MoreToImport && len(res.Entries) == 0 && rs.CustomData == before {
+		if res.MoreToImport && emptyArray(res.Entries) && rs.CustomData == before {
 			end("error")
 			return "", &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData),
 				Err: fmt.Errorf("page %d: moreToImport is true but the page is empty and customData did not change: the import would never end", n)}
 		}
-		if res.MoreToImport && len(res.Entries) <= c.cfg.pageSize() {
+		if res.MoreToImport {
 			start(n + 1)
 		}
 		p, err := c.convertPage(res, delta, sch, n)
@@ -229,18 +229,25 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
-	if max := c.cfg.pageSize(); len(res.Entries) > max {
-		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", len(res.Entries), max))
+	var entries []importEntry
+	if !emptyArray(res.Entries) {
+		if err := json.Unmarshal(res.Entries, &entries); err != nil {
+			return nil, fail(fmt.Errorf("entries: %v", err))
+		}
+	}
+	if max := c.cfg.pageSize(); len(entries) > max {
+		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", len(entries), max))
 	}
 	p := &page{}
 	if delta {
-		p.changes = make([]idsync.Change, 0, len(res.Entries))
+		p.changes = make([]idsync.Change, 0, len(entries))
 	} else {
-		p.entries = make([]idsync.Entry, 0, len(res.Entries))
+		p.entries = make([]idsync.Entry, 0, len(entries))
 	}
-	for i := range res.Entries {
-		ie := &res.Entries[i]
-		source := fmt.Sprintf("%s page %d entry %d", OpImportData, n, i+1)
+	prefix := OpImportData + " page " + strconv.Itoa(n) + " entry "
+	for i := range entries {
+		ie := &entries[i]
+		source := prefix + strconv.Itoa(i+1)
 		ch, err := c.convertEntry(ie, sch)
 		ch.Source = source
 		if err != nil {
@@ -257,7 +264,15 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		if ch.Err == nil {
 			switch ch.Op {
 			case idsync.OpAdd, idsync.OpReplace:
-				e.Attrs = idsync.Attrs{}.Apply(ch.Mods)
+				// Whole entries hold AttrReplace mods only (convertEntry checks).
+				e.Attrs = make(idsync.Attrs, len(ch.Mods))
+				for _, m := range ch.Mods {
+					if len(m.Values) > 0 {
+						e.Attrs[m.Name] = m.Values
+					} else {
+						delete(e.Attrs, m.Name)
+					}
+				}
 			default:
 				e.Err = fmt.Errorf("modificationType %s in a full import (want Add or Replace: every object whole)", ie.ModificationType)
 			}
@@ -320,12 +335,13 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema) (idsync.Change, error)
 		return ch, fmt.Errorf("unknown modificationType %q (want Add, Replace, Update, Delete or None)", ie.ModificationType)
 	}
 	whole := ch.Op == idsync.OpAdd || ch.Op == idsync.OpReplace
-	for _, name := range sortedRawKeys(ie.Attributes) {
+	ch.Mods = make([]idsync.AttrMod, 0, len(ie.Attributes)+len(ie.AttributeChanges))
+	for name, raw := range ie.Attributes {
 		d, typed, err := def(name)
 		if err != nil {
 			return ch, err
 		}
-		vs, err := decodeValues(ie.Attributes[name], d.Type, typed)
+		vs, err := decodeValues(json.RawMessage(raw), d.Type, typed)
 		if err != nil {
 			return ch, fmt.Errorf("attribute %s: %v", name, err)
 		}
@@ -368,6 +384,15 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema) (idsync.Change, error)
 		return ch, errors.New("no anchor")
 	}
 	return ch, nil
+}
+
+// emptyArray reports whether raw is absent, null or [].
+func emptyArray(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return true
+	}
+	return raw[0] == '[' && len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
 }
 
 func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync.AttrMod, error) {
@@ -430,15 +455,4 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 		return mods, nil
 	}
 	return nil, fmt.Errorf("unknown modificationType %q (want Add, Replace, Update or Delete)", ac.ModificationType)
-}
-
-func sortedRawKeys(m map[string]json.RawMessage) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	if len(ks) > 1 {
-		slices.Sort(ks)
-	}
-	return ks
 }
