@@ -234,7 +234,7 @@ type importEntry struct {
 	DN               string              `json:"dn"`
 	NewDN            string              `json:"newDn"`
 	ModificationType string              `json:"modificationType"`
-	Attributes       map[string]rawValue `json:"attributes"`
+	Attributes       []attrKV            `json:"-"` // read by scanEntries
 	AttributeChanges []attrChangeDoc     `json:"attributeChanges"`
 	ErrorName        string              `json:"errorName"`
 	ErrorDetail      string              `json:"errorDetail"`
@@ -376,31 +376,42 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 }
 
 // decodeValues reads a value or an array of values; null and [] mean none.
-func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool) ([]idsync.Value, error) {
+// The values are appended to *arena (a page's shared backing array, to
+// save an allocation per attribute) and returned as a slice of it whose
+// capacity ends with it; arena may be nil.
+func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
+	if arena == nil {
+		arena = new([]idsync.Value)
+	}
+	start := len(*arena)
 	if raw[0] != '[' {
 		v, err := decodeValue(raw, t, typed)
 		if err != nil {
 			return nil, err
 		}
-		return []idsync.Value{v}, nil
+		*arena = append(*arena, v)
+		return (*arena)[start:len(*arena):len(*arena)], nil
 	}
 	items, err := splitArray(raw)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]idsync.Value, 0, len(items))
 	for _, it := range items {
 		v, err := decodeValue(it, t, typed)
 		if err != nil {
+			*arena = (*arena)[:start]
 			return nil, err
 		}
-		out = append(out, v)
+		*arena = append(*arena, v)
 	}
-	return out, nil
+	if len(*arena) == start {
+		return nil, nil
+	}
+	return (*arena)[start:len(*arena):len(*arena)], nil
 }
 
 // splitArray returns the elements of a JSON array that is already known

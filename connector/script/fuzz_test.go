@@ -115,3 +115,76 @@ func TestValueRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// refEntry is an import entry as encoding/json reads it: the reference
+// scanEntries must agree with.
+type refEntry struct {
+	ObjectType       string                     `json:"objectType"`
+	Anchor           json.RawMessage            `json:"anchor"`
+	DN               string                     `json:"dn"`
+	NewDN            string                     `json:"newDn"`
+	ModificationType string                     `json:"modificationType"`
+	Attributes       map[string]json.RawMessage `json:"attributes"`
+	AttributeChanges []attrChangeDoc            `json:"attributeChanges"`
+	ErrorName        string                     `json:"errorName"`
+	ErrorDetail      string                     `json:"errorDetail"`
+}
+
+// FuzzScanEntries: on any valid JSON, scanEntries accepts what
+// encoding/json accepts and reads the same entries.
+func FuzzScanEntries(f *testing.F) {
+	for _, s := range []string{
+		`[{"objectType": "person", "anchor": "a", "dn": "x\"y", "attributes": {"uid": "a", "n": [1, {"z": "]"}], "b": true}}]`,
+		`[{"ObjectType": "p", "MODIFICATIONTYPE": "Update", "attributeChanges": [{"name": "m", "modificationType": "Update", "valueChanges": [{"modificationType": "Delete", "value": "x"}]}]}]`,
+		`[null, {}, {"attributes": null, "anchor": 5, "extra": [1,2,{"a":null}]}]`,
+		`[{"attributes": {"a": 1, "a": 2}, "attributes": {"b": "\u00e9\n"}}]`,
+		`[{"objectType": 5}]`, `[{"attributes": "x"}]`, `[]`, `null`, `[{"dn": null, "errorName": "E", "errorDetail": "d"}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		trimmed := bytes.TrimSpace(b)
+		if len(trimmed) == 0 || (trimmed[0] != '[' && string(trimmed) != "null") {
+			return
+		}
+		var want []refEntry
+		wantErr := json.Unmarshal(b, &want)
+		got, err := scanEntries(b)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("scanEntries(%s) error %v, encoding/json %v", b, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d entries, want %d", len(got), len(want))
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if g.ObjectType != w.ObjectType || g.DN != w.DN || g.NewDN != w.NewDN || g.ModificationType != w.ModificationType || g.ErrorName != w.ErrorName || g.ErrorDetail != w.ErrorDetail {
+				t.Fatalf("entry %d = %+v, want %+v", i, g, w)
+			}
+			if !bytes.Equal(bytes.TrimSpace(g.Anchor), bytes.TrimSpace(w.Anchor)) {
+				t.Fatalf("entry %d anchor %s, want %s", i, g.Anchor, w.Anchor)
+			}
+			attrs := map[string]string{}
+			for _, kv := range g.Attributes {
+				attrs[string(kv.name)] = string(bytes.TrimSpace(kv.raw))
+			}
+			if len(attrs) != len(w.Attributes) {
+				t.Fatalf("entry %d attributes %v, want %v", i, attrs, w.Attributes)
+			}
+			for k, v := range w.Attributes {
+				if attrs[k] != string(bytes.TrimSpace(v)) {
+					t.Fatalf("entry %d attribute %q = %s, want %s", i, k, attrs[k], v)
+				}
+			}
+			if len(g.AttributeChanges) != len(w.AttributeChanges) {
+				t.Fatalf("entry %d attributeChanges %d, want %d", i, len(g.AttributeChanges), len(w.AttributeChanges))
+			}
+		}
+	})
+}

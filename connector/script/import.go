@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -229,11 +230,9 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
-	var entries []importEntry
-	if !emptyArray(res.Entries) {
-		if err := json.Unmarshal(res.Entries, &entries); err != nil {
-			return nil, fail(fmt.Errorf("entries: %v", err))
-		}
+	entries, err := scanEntries(res.Entries)
+	if err != nil {
+		return nil, fail(err)
 	}
 	if max := c.cfg.pageSize(); len(entries) > max {
 		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", len(entries), max))
@@ -245,10 +244,13 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		p.entries = make([]idsync.Entry, 0, len(entries))
 	}
 	prefix := OpImportData + " page " + strconv.Itoa(n) + " entry "
+	arena := make([]idsync.Value, 0, 4*len(entries)+8)
+	var scratch []idsync.AttrMod
 	for i := range entries {
 		ie := &entries[i]
 		source := prefix + strconv.Itoa(i+1)
-		ch, err := c.convertEntry(ie, sch)
+		ch, err := c.convertEntry(ie, sch, &arena, scratch[:0])
+		scratch = ch.Mods
 		ch.Source = source
 		if err != nil {
 			ch.Err = errors.New(c.redact(err.Error()))
@@ -257,6 +259,7 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 			if ch.Op == idsync.OpNone && ch.Err == nil {
 				continue
 			}
+			ch.Mods = slices.Clone(ch.Mods) // scratch is reused by the next entry
 			p.changes = append(p.changes, ch)
 			continue
 		}
@@ -284,7 +287,9 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 
 // convertEntry turns one importEntry into a Change: Add and Replace hold
 // every attribute as AttrReplace mods, Update holds the modifications.
-func (c *conn) convertEntry(ie *importEntry, sch *schema) (idsync.Change, error) {
+// Values are appended to *arena; mods is a scratch slice the Change's Mods
+// are built in (the caller copies them when it keeps them).
+func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value, mods []idsync.AttrMod) (idsync.Change, error) {
 	ch := idsync.Change{ObjectType: ie.ObjectType, DN: ie.DN, NewDN: ie.NewDN}
 	if len(ie.Anchor) > 0 && string(ie.Anchor) != "null" {
 		v, err := decodeValue(ie.Anchor, idsync.TypeString, false)
@@ -335,13 +340,22 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema) (idsync.Change, error)
 		return ch, fmt.Errorf("unknown modificationType %q (want Add, Replace, Update, Delete or None)", ie.ModificationType)
 	}
 	whole := ch.Op == idsync.OpAdd || ch.Op == idsync.OpReplace
-	ch.Mods = make([]idsync.AttrMod, 0, len(ie.Attributes)+len(ie.AttributeChanges))
-	for name, raw := range ie.Attributes {
-		d, typed, err := def(name)
-		if err != nil {
-			return ch, err
+	ch.Mods = mods
+	for _, kv := range ie.Attributes {
+		var d idsync.AttrDef
+		var typed bool
+		if ti != nil {
+			// The schema's name: no allocation for the attribute's name.
+			dd, ok := ti.attrs[string(kv.name)]
+			if !ok {
+				return ch, fmt.Errorf("attribute %q is not in the schema of %q", kv.name, ie.ObjectType)
+			}
+			d, typed = dd, true
+		} else {
+			d = idsync.AttrDef{Name: string(kv.name)}
 		}
-		vs, err := decodeValues(json.RawMessage(raw), d.Type, typed)
+		name := d.Name
+		vs, err := decodeValues(json.RawMessage(kv.raw), d.Type, typed, arena)
 		if err != nil {
 			return ch, fmt.Errorf("attribute %s: %v", name, err)
 		}
