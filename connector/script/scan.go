@@ -194,7 +194,7 @@ func (s *scanner) object(member func(key []byte) error) error {
 		if err != nil {
 			return err
 		}
-		if esc {
+		if esc || !utf8.Valid(key) {
 			var k string
 			if err := json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &k); err != nil {
 				return err
