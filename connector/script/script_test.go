@@ -180,3 +180,21 @@ func conformance(t *testing.T, cfg *script.Config, data string) {
 		MinPasswordLength: 8,
 	})
 }
+
+// A script that answers WatermarkExpired (the example's importBegin, for
+// customData it cannot read) makes ImportChanges return
+// connector.ErrWatermarkExpired, on which the engine runs a full import.
+func TestScriptWatermarkExpired(t *testing.T) {
+	needTool(t, "python3")
+	data := filepath.Join(t.TempDir(), "system.json")
+	seedSystem(t, data, people(2, 0))
+	c, err := pythonConfig(t, data).Open(context.Background(), testEnv(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.(connector.DeltaImporter).ImportChanges(context.Background(), connector.ImportOptions{}, script.EncodeWatermark("not json"), func(idsync.Change) error { return nil })
+	if !errors.Is(err, connector.ErrWatermarkExpired) || !strings.Contains(err.Error(), "importBegin") {
+		t.Errorf("ImportChanges(unreadable customData) = %v, want ErrWatermarkExpired from importBegin", err)
+	}
+}
