@@ -40,6 +40,13 @@ connectors:
               anchorAttributes: [uid]
               attributes: [{name: uid}]
       scripts:
+        importEnd:
+          inline: |
+            import json, os, sys
+            doc = json.load(sys.stdin)
+            with open(os.environ["PLAN"] + ".end", "a") as f:
+                f.write(doc["runStep"]["reason"] + "\n")
+            print("{}")
         importData:
           inline: |
             import json, os, subprocess, sys, time
@@ -133,6 +140,9 @@ func TestSpec10_FailedPageFailsTheStep(t *testing.T) {
 			}
 			if got := w.watermark("pager"); got != "idsync-script/1\na" {
 				t.Errorf("watermark after the failed run = %q, want the last successful run's", got)
+			}
+			if ends, _ := os.ReadFile(filepath.Join(w.dir, "plan.json.end")); string(ends) != "success\nerror\n" {
+				t.Errorf("importEnd reasons %q, want success then error", ends)
 			}
 			if tc.mode == "timeout" {
 				b, err := os.ReadFile(pidFile)

@@ -1,6 +1,7 @@
 package script_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -207,4 +208,27 @@ func TestSpec10_ExplicitEnvironment(t *testing.T) {
 	if _, err := os.Stat(wd); !os.IsNotExist(err) {
 		t.Errorf("the working directory survived Close: %v", err)
 	}
+}
+
+// readJSON returns a JSON file re-encoded compactly with sorted keys
+// kept in document order (Python's json.dump keeps the order it read).
+func readJSON(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		buf.WriteString(line)
+	}
+	var v json.RawMessage
+	if err := json.Unmarshal([]byte(buf.String()), &v); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, v); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
 }
