@@ -229,15 +229,15 @@ type partitionDoc struct {
 
 // importEntry is one CSEntryChange-like entry of an importData result.
 type importEntry struct {
-	ObjectType       string              `json:"objectType"`
-	Anchor           json.RawMessage     `json:"anchor"`
-	DN               string              `json:"dn"`
-	NewDN            string              `json:"newDn"`
-	ModificationType string              `json:"modificationType"`
-	Attributes       []attrKV            `json:"-"` // read by scanEntries
-	AttributeChanges []attrChangeDoc     `json:"attributeChanges"`
-	ErrorName        string              `json:"errorName"`
-	ErrorDetail      string              `json:"errorDetail"`
+	ObjectType       string          `json:"objectType"`
+	Anchor           json.RawMessage `json:"anchor"`
+	DN               string          `json:"dn"`
+	NewDN            string          `json:"newDn"`
+	ModificationType string          `json:"modificationType"`
+	Attributes       []attrKV        `json:"-"` // read by scanEntries
+	AttributeChanges []attrChangeDoc `json:"attributeChanges"`
+	ErrorName        string          `json:"errorName"`
+	ErrorDetail      string          `json:"errorDetail"`
 }
 
 // rawValue is a json.RawMessage that keeps pointing into the document
