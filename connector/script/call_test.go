@@ -28,6 +28,7 @@ func TestCallFailures(t *testing.T) {
 		{"text after", `echo '{} {}'`, 0, []string{"malformed result at line 1", "invalid character '{' after top-level value"}},
 		{"bad json", `printf '{\n"error": nope}'`, 0, []string{"malformed result at line 2"}},
 		{"too much output", `echo '{"x": "0123456789012345678901234567890123456789"}'`, 16, []string{"printed more than 16 bytes on stdout"}},
+		{"endless output", `yes '{}'`, 1 << 20, []string{"printed more than 1048576 bytes on stdout (its process group was killed)"}},
 		{"error result", `echo '{"error": {"name": "Down", "detail": "the API is down"}}'`, 0, []string{"Down: the API is down"}},
 		{"success", `echo '  {}  '`, 0, nil},
 	} {

@@ -299,12 +299,16 @@ type limitBuffer struct {
 	buf      bytes.Buffer
 	max      int
 	exceeded bool
+	onExceed func() // kills the script: nobody reads its output any more
 }
 
 var errTooMuchOutput = errors.New("too much output")
 
 func (l *limitBuffer) Write(p []byte) (int, error) {
 	if l.buf.Len()+len(p) > l.max {
+		if !l.exceeded && l.onExceed != nil {
+			l.onExceed()
+		}
 		l.exceeded = true
 		return 0, errTooMuchOutput
 	}
@@ -340,7 +344,7 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 	cmd.Dir = c.workDir
 	cmd.Env = c.envv
 	cmd.Stdin = bytes.NewReader(stdin)
-	stdout := &limitBuffer{max: c.cfg.maxOutput()}
+	stdout := &limitBuffer{max: c.cfg.maxOutput(), onExceed: cancel}
 	stderr := &tailBuffer{max: maxStderr}
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
@@ -354,10 +358,10 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 		switch {
 		case ctx.Err() != nil:
 			return nil, fail(ctx.Err(), stderr.String())
+		case stdout.exceeded:
+			return nil, fail(fmt.Errorf("printed more than %d bytes on stdout (its process group was killed)", stdout.max), stderr.String())
 		case errors.Is(cctx.Err(), context.DeadlineExceeded):
 			return nil, fail(fmt.Errorf("timed out after %v (its process group was killed)", timeout), stderr.String())
-		case stdout.exceeded:
-			return nil, fail(fmt.Errorf("printed more than %d bytes on stdout", stdout.max), stderr.String())
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
