@@ -387,7 +387,7 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 		excerpt := strings.ToValidUTF8(string(out[:min(len(out), 40)]), "\uFFFD")
 		return nil, fail(fmt.Errorf("malformed result: want one JSON object, got %q", c.redact(excerpt, extraSecrets...)), stderr.String())
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := parseResult(out, &res); err != nil {
 		return nil, fail(c.jsonError(out, err, extraSecrets), stderr.String())
 	}
 	if res.Error != nil && (res.Error.Name != "" || res.Error.Detail != "") {

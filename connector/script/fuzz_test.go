@@ -188,3 +188,33 @@ func FuzzScanEntries(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseResult: parseResult accepts what encoding/json accepts and
+// reads the same members.
+func FuzzParseResult(f *testing.F) {
+	for _, s := range []string{
+		`{"entries": [{"a": 1}], "moreToImport": true, "customData": "x\"y"}`,
+		`{"MoreToImport": false, "customData": null, "error": {"name": "E", "detail": "d"}}`,
+		`{"results": [{"identifier": "a", "errorName": "success"}], "partitions": [{"name": "p"}]}`,
+		`{"moreToImport": "yes"}`, `{"customData": 5}`, `[1]`, `{"schema": {"objectTypes": []}}`, `{"entries": null}`,
+		`{"hierarchyNodes": [{"name": "n", "dn": "d"}], "extra": {"x": [1, 2]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want, got result
+		wantErr := json.Unmarshal(b, &want)
+		err := parseResult(b, &got)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("parseResult(%s) error %v, encoding/json %v", b, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		wb, _ := json.Marshal(want)
+		gb, _ := json.Marshal(got)
+		if !bytes.Equal(wb, gb) {
+			t.Fatalf("parseResult(%s) = %s, want %s", b, gb, wb)
+		}
+	})
+}

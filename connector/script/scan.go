@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"unicode/utf8"
 )
 
@@ -307,6 +308,75 @@ func (s *scanner) entry(e *importEntry) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	})
+}
+
+// parseResult reads a result document: one validation pass over the
+// whole text (encoding/json's), then the top-level members by the
+// scanner, leaving entries raw. Errors are encoding/json's, with offsets.
+func parseResult(out []byte, res *result) error {
+	if !json.Valid(out) {
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil {
+			return err
+		}
+		return errors.New("invalid JSON")
+	}
+	s := &scanner{b: out}
+	if s.peek() != '{' {
+		return &json.UnmarshalTypeError{Value: "non-object", Offset: int64(s.i), Type: reflect.TypeFor[result]()}
+	}
+	return s.object(func(key []byte) error {
+		start := s.i
+		raw, err := s.value()
+		if err != nil {
+			return err
+		}
+		field := func(v any) error {
+			if err := json.Unmarshal(raw, v); err != nil {
+				var te *json.UnmarshalTypeError
+				if errors.As(err, &te) {
+					te.Offset += int64(start)
+					te.Field = string(key) + "." + te.Field
+				}
+				return err
+			}
+			return nil
+		}
+		switch {
+		case keyIs(key, "entries"):
+			res.Entries = json.RawMessage(raw)
+		case keyIs(key, "moreToImport"):
+			switch string(raw) {
+			case "true":
+				res.MoreToImport = true
+			case "false", "null":
+				res.MoreToImport = false
+			default:
+				return &json.UnmarshalTypeError{Value: string(raw), Field: "moreToImport", Offset: int64(start), Type: reflect.TypeFor[bool]()}
+			}
+		case keyIs(key, "customData"):
+			if string(raw) == "null" {
+				res.CustomData = nil
+				return nil
+			}
+			var cd string
+			if err := field(&cd); err != nil {
+				return err
+			}
+			res.CustomData = &cd
+		case keyIs(key, "error"):
+			return field(&res.Error)
+		case keyIs(key, "schema"):
+			return field(&res.Schema)
+		case keyIs(key, "partitions"):
+			return field(&res.Partitions)
+		case keyIs(key, "hierarchyNodes"):
+			return field(&res.HierarchyNodes)
+		case keyIs(key, "results"):
+			return field(&res.Results)
 		}
 		return nil
 	})
