@@ -387,8 +387,18 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 		excerpt := strings.ToValidUTF8(string(out[:min(len(out), 40)]), "\uFFFD")
 		return nil, fail(fmt.Errorf("malformed result: want one JSON object, got %q", c.redact(excerpt, extraSecrets...)), stderr.String())
 	}
-	if err := parseResult(out, &res); err != nil {
+	// An importData page is validated with its conversion, while the
+	// next page's call runs (see runImport); every other result now.
+	validate := op != OpImportData
+	if err := parseResult(out, &res, validate); err != nil {
+		if !validate && !json.Valid(out) {
+			var v any
+			err = json.Unmarshal(out, &v) // the syntax error, with its offset
+		}
 		return nil, fail(c.jsonError(out, err, extraSecrets), stderr.String())
+	}
+	if !validate {
+		res.raw = out
 	}
 	if res.Error != nil && (res.Error.Name != "" || res.Error.Detail != "") {
 		res.Error.Detail = c.redact(res.Error.Detail, extraSecrets...)

@@ -205,6 +205,8 @@ type result struct {
 	MoreToImport bool              `json:"moreToImport"`
 	CustomData   *string           `json:"customData"`
 	Results      []exportResultDoc `json:"results"`
+	// raw is the document when it has not been validated yet (importData).
+	raw []byte
 }
 
 type scriptError struct {

@@ -230,6 +230,14 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
+	if res.raw != nil && !json.Valid(res.raw) {
+		var v any
+		err := json.Unmarshal(res.raw, &v)
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
+		return nil, fail(c.jsonError(res.raw, err, nil))
+	}
 	entries, err := scanEntries(res.Entries)
 	if err != nil {
 		return nil, fail(err)
