@@ -29,6 +29,7 @@ import (
 	"github.com/idsync/idsync/connector"
 	csvconn "github.com/idsync/idsync/connector/csv"
 	scimconn "github.com/idsync/idsync/connector/scim"
+	"github.com/idsync/idsync/connector/script"
 	"github.com/idsync/idsync/connector/sqlconn"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
@@ -159,7 +160,7 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type, scimconn.Type, sqlconn.Type)
+	return connector.NewRegistry(csvconn.Type, scimconn.Type, script.Type, sqlconn.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {

@@ -1,0 +1,221 @@
+package script
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/idsync/idsync"
+)
+
+// FuzzImportPage feeds arbitrary importData output through the result
+// decoding and page conversion: no panic, and an accepted page never holds
+// more than the page size.
+func FuzzImportPage(f *testing.F) {
+	for _, s := range []string{
+		`{"entries": [{"objectType": "person", "anchor": "a", "attributes": {"uid": "a", "n": [1, 2], "b": true}}], "moreToImport": true, "customData": "x"}`,
+		`{"entries": [{"objectType": "person", "modificationType": "Update", "anchor": 5, "attributeChanges": [{"name": "m", "modificationType": "Update", "valueChanges": [{"modificationType": "Delete", "value": "x"}]}]}]}`,
+		`{"entries": [{"objectType": "person", "modificationType": "Delete", "anchor": "z"}, null, {"errorName": "E"}]}`,
+		`{"entries": [{"objectType": "group", "attributes": {"id": "g", "member": ["a\"b", "c\\\\d", "\u00e9"]}}]}`,
+		`{"entries": "nope"}`, `{"entries": [1, 2, 3]}`, `{}`,
+	} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	d, err := parseSchemaDoc([]byte(`objectTypes:
+  - name: person
+    anchorAttributes: [uid]
+    attributes: [{name: uid}, {name: n, type: integer, multiValued: true}, {name: b, type: boolean}, {name: m, multiValued: true}]
+  - name: group
+    anchorAttributes: [id]
+    attributes: [{name: id}, {name: member, type: reference, multiValued: true}]`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	sch := newSchema(d)
+	c := &conn{cfg: &Config{PageSize: 3}}
+	f.Fuzz(func(t *testing.T, out []byte, delta bool) {
+		var res result
+		if json.Unmarshal(out, &res) != nil {
+			return
+		}
+		for _, s := range []*schema{sch, nil} {
+			p, err := c.convertPage(&res, delta, s, 1)
+			if err != nil {
+				continue
+			}
+			if len(p.entries) > 3 || len(p.changes) > 3 {
+				t.Fatalf("accepted a page of %d/%d entries, more than 3", len(p.entries), len(p.changes))
+			}
+			for _, e := range p.entries {
+				if e.Err == nil && (e.Anchor == "" || e.ObjectType == "") {
+					t.Fatalf("entry without anchor or type accepted: %+v", e)
+				}
+			}
+		}
+	})
+}
+
+// FuzzSchemaDoc: parsing never panics, and an accepted schema converts.
+func FuzzSchemaDoc(f *testing.F) {
+	f.Add([]byte(`objectTypes: [{name: p, anchorAttributes: [a], attributes: [{name: a, type: String}]}]`))
+	f.Add([]byte(`{"objectTypes": [{"name": "p", "attributes": [{"name": "x", "direction": "ExportOnly"}]}]}`))
+	f.Add([]byte(`objectTypes: [{name: p}, {name: p}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parseSchemaDoc(b)
+		if err != nil {
+			return
+		}
+		if s := newSchema(d).idsync(); len(s.Classes) != len(d.ObjectTypes) {
+			t.Fatalf("%d classes from %d object types", len(s.Classes), len(d.ObjectTypes))
+		}
+	})
+}
+
+// FuzzSplitArray: for any valid JSON array, splitArray finds the same
+// elements as encoding/json.
+func FuzzSplitArray(f *testing.F) {
+	for _, s := range []string{`[]`, `[1]`, `[ "a,b" , ["x", {"y": "]"}], "\"", null ]`, `["\\"]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want []json.RawMessage
+		if json.Unmarshal(b, &want) != nil {
+			return
+		}
+		b = bytes.TrimSpace(b)
+		if len(b) == 0 || b[0] != '[' {
+			return
+		}
+		got, err := splitArray(b)
+		if err != nil {
+			t.Fatalf("splitArray(%s): %v", b, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("splitArray(%s) = %d elements, want %d", b, len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(bytes.TrimSpace(got[i]), bytes.TrimSpace(want[i])) {
+				t.Fatalf("element %d = %s, want %s", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// Values survive the contract's encoding both ways for every type.
+func TestValueRoundTrip(t *testing.T) {
+	for _, v := range []idsync.Value{
+		idsync.String(`a "quoted" \ string é`), idsync.Int(-42), idsync.Bool(true), idsync.Bool(false),
+		idsync.Binary([]byte{0, 1, 0xff}), idsync.Ref("uid=a,dc=x"),
+		idsync.Value{Type: idsync.TypeDateTime, Int: 1715000000123456789},
+	} {
+		got, err := decodeValue(encodeValue(v), v.Type, true)
+		if err != nil || !got.Equal(v) {
+			t.Errorf("%s %q: round trip gives %v (%v)", v.Type, v.String(), got, err)
+		}
+	}
+}
+
+// refEntry is an import entry as encoding/json reads it: the reference
+// scanEntries must agree with.
+type refEntry struct {
+	ObjectType       string                     `json:"objectType"`
+	Anchor           json.RawMessage            `json:"anchor"`
+	DN               string                     `json:"dn"`
+	NewDN            string                     `json:"newDn"`
+	ModificationType string                     `json:"modificationType"`
+	Attributes       map[string]json.RawMessage `json:"attributes"`
+	AttributeChanges []attrChangeDoc            `json:"attributeChanges"`
+	ErrorName        string                     `json:"errorName"`
+	ErrorDetail      string                     `json:"errorDetail"`
+}
+
+// FuzzScanEntries: on any valid JSON, scanEntries accepts what
+// encoding/json accepts and reads the same entries.
+func FuzzScanEntries(f *testing.F) {
+	for _, s := range []string{
+		`[{"objectType": "person", "anchor": "a", "dn": "x\"y", "attributes": {"uid": "a", "n": [1, {"z": "]"}], "b": true}}]`,
+		`[{"ObjectType": "p", "MODIFICATIONTYPE": "Update", "attributeChanges": [{"name": "m", "modificationType": "Update", "valueChanges": [{"modificationType": "Delete", "value": "x"}]}]}]`,
+		`[null, {}, {"attributes": null, "anchor": 5, "extra": [1,2,{"a":null}]}]`,
+		`[{"attributes": {"a": 1, "a": 2}, "attributes": {"b": "\u00e9\n"}}]`,
+		`[{"objectType": 5}]`, `[{"attributes": "x"}]`, `[]`, `null`, `[{"dn": null, "errorName": "E", "errorDetail": "d"}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		trimmed := bytes.TrimSpace(b)
+		if len(trimmed) == 0 || (trimmed[0] != '[' && string(trimmed) != "null") {
+			return
+		}
+		var want []refEntry
+		wantErr := json.Unmarshal(b, &want)
+		got, err := scanEntries(b)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("scanEntries(%s) error %v, encoding/json %v", b, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d entries, want %d", len(got), len(want))
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if g.ObjectType != w.ObjectType || g.DN != w.DN || g.NewDN != w.NewDN || g.ModificationType != w.ModificationType || g.ErrorName != w.ErrorName || g.ErrorDetail != w.ErrorDetail {
+				t.Fatalf("entry %d = %+v, want %+v", i, g, w)
+			}
+			if !bytes.Equal(bytes.TrimSpace(g.Anchor), bytes.TrimSpace(w.Anchor)) {
+				t.Fatalf("entry %d anchor %s, want %s", i, g.Anchor, w.Anchor)
+			}
+			attrs := map[string]string{}
+			for _, kv := range g.Attributes {
+				attrs[string(kv.name)] = string(bytes.TrimSpace(kv.raw))
+			}
+			if len(attrs) != len(w.Attributes) {
+				t.Fatalf("entry %d attributes %v, want %v", i, attrs, w.Attributes)
+			}
+			for k, v := range w.Attributes {
+				if attrs[k] != string(bytes.TrimSpace(v)) {
+					t.Fatalf("entry %d attribute %q = %s, want %s", i, k, attrs[k], v)
+				}
+			}
+			if len(g.AttributeChanges) != len(w.AttributeChanges) {
+				t.Fatalf("entry %d attributeChanges %d, want %d", i, len(g.AttributeChanges), len(w.AttributeChanges))
+			}
+		}
+	})
+}
+
+// FuzzParseResult: parseResult accepts what encoding/json accepts and
+// reads the same members.
+func FuzzParseResult(f *testing.F) {
+	for _, s := range []string{
+		`{"entries": [{"a": 1}], "moreToImport": true, "customData": "x\"y"}`,
+		`{"MoreToImport": false, "customData": null, "error": {"name": "E", "detail": "d"}}`,
+		`{"results": [{"identifier": "a", "errorName": "success"}], "partitions": [{"name": "p"}]}`,
+		`{"moreToImport": "yes"}`, `{"customData": 5}`, `[1]`, `{"schema": {"objectTypes": []}}`, `{"entries": null}`,
+		`{"hierarchyNodes": [{"name": "n", "dn": "d"}], "extra": {"x": [1, 2]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want, got, lenient result
+		_ = parseResult(b, &lenient, false) // must not panic on anything
+		wantErr := json.Unmarshal(b, &want)
+		err := parseResult(b, &got, true)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("parseResult(%s) error %v, encoding/json %v", b, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		wb, _ := json.Marshal(want)
+		gb, _ := json.Marshal(got)
+		if !bytes.Equal(wb, gb) {
+			t.Fatalf("parseResult(%s) = %s, want %s", b, gb, wb)
+		}
+	})
+}
