@@ -28,6 +28,7 @@ import (
 	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/connector"
 	csvconn "github.com/idsync/idsync/connector/csv"
+	ldapconn "github.com/idsync/idsync/connector/ldap"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/store"
 	"github.com/idsync/idsync/store/sqlstore"
@@ -157,7 +158,8 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type)
+	return connector.NewRegistry(csvconn.Type,
+		ldapconn.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {
