@@ -618,4 +618,3 @@ func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit fun
 	}
 	return next, nil
 }
-
