@@ -200,9 +200,11 @@ func (c *conn) syncSearch(ctx context.Context, req *goldap.SearchRequest, cookie
 				if v.Cookie != nil {
 					*out = v.Cookie
 				}
-				if v.RefreshDeletes {
-					// refreshDeletes TRUE in syncDone: deletes were sent as such.
-					_ = v
+				if cookie != nil && !v.RefreshDeletes {
+					// refreshDeletes FALSE: the refresh was a present
+					// phase; entries not sent are deleted, which only a
+					// full import can tell.
+					return errPresentPhase
 				}
 			}
 		}
@@ -503,13 +505,13 @@ func (c *conn) usnDelta(ctx context.Context, s scope, pos []byte, pageSize int, 
 // accesslogBase is the suffix of the changelog database.
 const accesslogBase = "cn=accesslog"
 
-// accesslogMargin re-reads log records this much older than the
-// watermark: a write that started before the watermark may be logged
-// after it. Re-reading is harmless (objects are read whole).
-const accesslogMargin = 5 * time.Second
+// accesslogLookback is how far before the changelog's contextCSN the
+// start position looks for the newest record (contextCSN is the entryCSN
+// of the newest record, stamped after its reqStart).
+const accesslogLookback = time.Minute
 
-// accesslogPosition is the changelog's contextCSN time.
-func (c *conn) accesslogPosition(_ context.Context) ([]byte, error) {
+// accesslogPosition is the reqStart of the newest changelog record.
+func (c *conn) accesslogPosition(ctx context.Context) ([]byte, error) {
 	res, err := c.l.Search(goldap.NewSearchRequest(accesslogBase, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"contextCSN"}, nil))
 	if err != nil {
@@ -527,19 +529,36 @@ func (c *conn) accesslogPosition(_ context.Context) ([]byte, error) {
 	if latest == "" {
 		return nil, fmt.Errorf("ldap: delta accesslog: %s has no contextCSN (add syncprov to the accesslog database)", accesslogBase)
 	}
-	return []byte(latest), nil
-}
-
-func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit func(idsync.Change) error) ([]byte, error) {
-	t, err := time.Parse("20060102150405.999999Z", string(pos))
+	t, err := time.Parse(reqStartLayout, latest)
 	if err != nil {
-		return nil, fmt.Errorf("%w: unreadable accesslog watermark", connector.ErrWatermarkExpired)
+		return nil, fmt.Errorf("ldap: delta accesslog: contextCSN %q: %w", latest, err)
 	}
-	next, err := c.accesslogPosition(ctx)
+	newest := ""
+	req := goldap.NewSearchRequest(accesslogBase, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
+		"(reqStart>="+t.Add(-accesslogLookback).Format(reqStartLayout)+")", []string{"reqStart"}, nil)
+	err = c.paged(ctx, req, 1000, func(e *goldap.Entry) error {
+		if v := e.GetAttributeValue("reqStart"); v > newest {
+			newest = v
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	from := t.Add(-accesslogMargin).Format("20060102150405.000000Z")
+	if newest == "" {
+		newest = t.Format(reqStartLayout)
+	}
+	return []byte(newest), nil
+}
+
+// reqStartLayout is the GeneralizedTime form of reqStart.
+const reqStartLayout = "20060102150405.000000Z"
+
+func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit func(idsync.Change) error) ([]byte, error) {
+	if _, err := time.Parse(reqStartLayout, string(pos)); err != nil {
+		return nil, fmt.Errorf("%w: unreadable accesslog watermark", connector.ErrWatermarkExpired)
+	}
+	from := string(pos)
 	// The log must reach back to the watermark: a purged log lost changes.
 	old, err := c.l.Search(goldap.NewSearchRequest(accesslogBase, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 1, 0, false,
 		"(reqStart<="+from+")", []string{"1.1"}, nil))
@@ -549,6 +568,7 @@ func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit fun
 	if old == nil || len(old.Entries) == 0 {
 		return nil, fmt.Errorf("%w: the accesslog holds nothing as old as the watermark %s (purged?)", connector.ErrWatermarkExpired, pos)
 	}
+	next := from
 	// Collect the objects touched, in order, then read each once.
 	type touched struct {
 		uuid    string
@@ -558,8 +578,11 @@ func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit fun
 	var order []string
 	byUUID := map[string]*touched{}
 	req := goldap.NewSearchRequest(accesslogBase, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
-		"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>="+from+"))", []string{"reqType", "reqDN", "reqEntryUUID", "reqOld", "reqNewRDN", "reqNewSuperior"}, nil)
+		"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>="+from+")(!(reqStart="+from+")))", []string{"reqStart", "reqType", "reqDN", "reqEntryUUID", "reqOld"}, nil)
 	err = c.paged(ctx, req, 1000, func(e *goldap.Entry) error {
+		if v := e.GetAttributeValue("reqStart"); v > next {
+			next = v
+		}
 		u := strings.ToLower(e.GetAttributeValue("reqEntryUUID"))
 		if u == "" {
 			for _, o := range e.GetAttributeValues("reqOld") {
@@ -616,5 +639,5 @@ func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit fun
 			return nil, err
 		}
 	}
-	return next, nil
+	return []byte(next), nil
 }
