@@ -333,7 +333,7 @@ func (c *conn) dirsyncDelta(ctx context.Context, s scope, cookie []byte, emit fu
 			c.classFilter(), []string{"*"}, nil)
 		res, err := c.l.DirSync(req, dirsyncIncrementalValues, dirsyncMaxAttrBytes, cookie)
 		if err != nil {
-			if goldap.IsErrorAnyOf(err, goldap.LDAPResultProtocolError, goldap.LDAPResultUnwillingToPerform, goldap.LDAPResultOther) && !isNetErr(err) {
+			if goldap.IsErrorAnyOf(err, goldap.LDAPResultProtocolError, goldap.LDAPResultUnwillingToPerform, goldap.LDAPResultOther, goldap.LDAPResultUnavailableCriticalExtension) && !isNetErr(err) {
 				return nil, fmt.Errorf("%w: the server refused the DirSync cookie: %v", connector.ErrWatermarkExpired, err)
 			}
 			return nil, c.classify("dirsync "+s.partition, err)
