@@ -8,7 +8,7 @@
 
 idsync_samba() {
 	local D=${IDSYNC_SAMBA_DIR:-/tmp/idsync-peers/samba}
-	local ADMINPW='Passw0rd!Sync1' VERSION=1
+	local ADMINPW='Passw0rd!Sync1' VERSION=2
 	local URI=ldap://127.0.0.1:389
 	if ! command -v samba >/dev/null || ! command -v samba-tool >/dev/null || ! command -v ldapsearch >/dev/null; then
 		if declare -F apt_install >/dev/null; then
@@ -19,8 +19,7 @@ idsync_samba() {
 	fi
 	export IDSYNC_TEST_AD_URL=$URI
 	export IDSYNC_TEST_AD_LDAPS_URL=ldaps://127.0.0.1:636
-	export IDSYNC_TEST_AD_CA_FILE=$D/private/tls/ca.pem
-	export IDSYNC_TEST_AD_SERVER_NAME=dc1.example.test
+	export IDSYNC_TEST_AD_CA_FILE=$D/tls/ca.pem
 	export IDSYNC_TEST_AD_BIND_DN='CN=Administrator,CN=Users,DC=example,DC=test'
 	export IDSYNC_TEST_AD_PASSWORD=$ADMINPW
 	export IDSYNC_TEST_AD_BASE='DC=example,DC=test'
@@ -42,6 +41,16 @@ idsync_samba() {
 		--dns-backend=NONE --use-rfc2307 --host-name=dc1 --host-ip=127.0.0.1 \
 		--adminpass="$ADMINPW" \
 		--option="interfaces=127.0.0.1" --option="bind interfaces only=yes" >"$D/provision.log" 2>&1 || { cat "$D/provision.log" >&2; return 1; }
+	# our own CA and a certificate with 127.0.0.1 as subjectAltName (Samba's
+	# generated one names the host in the CN only, which Go refuses)
+	mkdir -p "$D/tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=idsync test AD CA" \
+		-keyout "$D/tls/ca.key" -out "$D/tls/ca.pem" >/dev/null 2>&1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=dc1.example.test" -keyout "$D/tls/key.pem" -out "$D/tls/server.csr" >/dev/null 2>&1
+	printf 'subjectAltName=IP:127.0.0.1,DNS:dc1.example.test,DNS:localhost\n' >"$D/tls/san.ext"
+	openssl x509 -req -in "$D/tls/server.csr" -CA "$D/tls/ca.pem" -CAkey "$D/tls/ca.key" -CAcreateserial -days 3650 \
+		-extfile "$D/tls/san.ext" -out "$D/tls/cert.pem" >/dev/null 2>&1
+	chmod 600 "$D/tls/key.pem"
 	sed -i \
 		-e '/^\tserver services = /d' -e '/^\tlog file = /d' \
 		-e "s|^\[global\]|[global]\n\
@@ -49,7 +58,11 @@ idsync_samba() {
 \tldap server require strong auth = no\n\
 \tdisable netbios = yes\n\
 \tlog file = $D/log.%m\n\
-\tlog level = 1|" "$D/etc/smb.conf"
+\tlog level = 1\n\
+\ttls enabled = yes\n\
+\ttls keyfile = $D/tls/key.pem\n\
+\ttls certfile = $D/tls/cert.pem\n\
+\ttls cafile = $D/tls/ca.pem|" "$D/etc/smb.conf"
 	samba-tool domain passwordsettings set -s "$D/etc/smb.conf" \
 		--complexity=off --history-length=0 --min-pwd-age=0 --max-pwd-age=0 --min-pwd-length=1 >/dev/null || return 1
 	samba -F --debug-stdout -M single -s "$D/etc/smb.conf" >"$D/samba.out" 2>&1 </dev/null &
@@ -60,8 +73,6 @@ idsync_samba() {
 		ldapsearch -x -H "$URI" -D "Administrator@example.test" -w "$ADMINPW" -s base -b "" dnsHostName >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	# the TLS certificate is made at first start
-	for i in $(seq 100); do [ -s "$D/private/tls/ca.pem" ] && break; sleep 0.1; done
 	echo "$VERSION" >"$D/version"
 	echo "samba up pid=$(cat "$D/samba.pid")"
 }
