@@ -243,7 +243,7 @@ func (c *conn) classify(op string, err error) error {
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 		kind = idsync.KindTransient
 	}
-	if kind == idsync.KindOther && strings.Contains(err.Error(), "connection closed") {
+	if kind == idsync.KindOther && isNetErr(err) {
 		kind = idsync.KindTransient
 	}
 	return &idsync.Error{Op: "ldap " + op, Kind: kind, Err: err}
@@ -251,7 +251,8 @@ func (c *conn) classify(op string, err error) error {
 
 func isNetErr(err error) bool {
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "unable to read LDAP response packet") || strings.Contains(err.Error(), "unexpected EOF") ||
 		strings.Contains(err.Error(), "connection closed") || strings.Contains(err.Error(), "connection reset")
 }
 

@@ -1,0 +1,238 @@
+package ldap_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/config"
+	"github.com/idsync/idsync/connector"
+	ldapconn "github.com/idsync/idsync/connector/ldap"
+	"github.com/idsync/idsync/engine"
+	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/sqlstore"
+)
+
+// cutProxy is a TCP proxy between the connector and the real slapd. When
+// armed, it cuts every connection once the server has sent limit bytes:
+// a real server, a real drop.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	limit  atomic.Int64 // 0: never cut
+	total  atomic.Int64 // bytes sent to clients
+	cuts   atomic.Int64
+	wg     sync.WaitGroup
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.wg.Wait() })
+	return p
+}
+
+func (p *cutProxy) serve() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.pipe(c)
+		}()
+	}
+}
+
+func (p *cutProxy) pipe(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	go func() { io.Copy(server, client); server.Close() }()
+	limit := p.limit.Load()
+	var sent int64
+	buf := make([]byte, 4096)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 {
+			if limit > 0 && sent+int64(n) > limit {
+				p.cuts.Add(1)
+				return // both sides close: the connection is gone mid-response
+			}
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+			sent += int64(n)
+			p.total.Add(int64(n))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestSpec9_2_ConnectionDroppedMidImport runs a full import through the
+// engine into the SQLite store while the TCP connection to the real slapd
+// is cut in the middle: the run stops as stopped-connectivity, the pages
+// committed before the drop stay in the connector space, and the next run
+// completes with every object.
+func TestSpec9_2_ConnectionDroppedMidImport(t *testing.T) {
+	url := os.Getenv("IDSYNC_TEST_LDAP_URL")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("IDSYNC_TEST_LDAP_URL must be set under CI")
+		}
+		t.Skip("IDSYNC_TEST_LDAP_URL not set")
+	}
+	bindDN, pw, base := os.Getenv("IDSYNC_TEST_LDAP_BIND_DN"), os.Getenv("IDSYNC_TEST_LDAP_PASSWORD"), os.Getenv("IDSYNC_TEST_LDAP_BASE")
+	t.Setenv("IDSYNC_TEST_DROP_PW", pw)
+	ctx := context.Background()
+
+	l, err := goldap.DialURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Bind(bindDN, pw); err != nil {
+		t.Fatal(err)
+	}
+	ou := fmt.Sprintf("ou=drop-%d,%s", time.Now().UnixNano(), base)
+	req := goldap.NewAddRequest(ou, nil)
+	req.Attribute("objectClass", []string{"organizationalUnit"})
+	if err := l.Add(req); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1500
+	t.Cleanup(func() {
+		for i := 0; i < n; i++ {
+			l.Del(goldap.NewDelRequest(fmt.Sprintf("uid=d%04d,%s", i, ou), nil))
+		}
+		l.Del(goldap.NewDelRequest(ou, nil))
+	})
+	for i := 0; i < n; i++ {
+		r := goldap.NewAddRequest(fmt.Sprintf("uid=d%04d,%s", i, ou), nil)
+		r.Attribute("objectClass", []string{"inetOrgPerson"})
+		r.Attribute("uid", []string{fmt.Sprintf("d%04d", i)})
+		r.Attribute("cn", []string{fmt.Sprintf("Drop %04d", i)})
+		r.Attribute("sn", []string{"Drop"})
+		r.Attribute("mail", []string{fmt.Sprintf("d%04d@example.com", i)})
+		if err := l.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := url[len("ldap://"):]
+	proxy := newCutProxy(t, target)
+
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`metaverse:
+  objectTypes:
+    - name: person
+      attributes:
+        - {name: mail, type: string}
+connectors:
+  - name: dir
+    type: ldap
+    pageSize: 100
+    settings:
+      url: ldap://%s
+      bindDN: %q
+      password: {env: IDSYNC_TEST_DROP_PW}
+      server: openldap
+      objectClasses: {person: inetOrgPerson}
+      containers:
+        - partition: %q
+          include: [%q]
+    profiles:
+      full-import: [full-import]
+`, proxy.ln.Addr(), bindDN, base, ou)
+	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := connector.NewRegistry(ldapconn.Type)
+	cfg, err := config.Load(dir, reg)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "idsync.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		tx, err := st.Begin(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		staging := idsync.KindStaging
+		k, err := tx.CountCS(ctx, store.CSFilter{Connector: "dir", Kind: &staging})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+
+	// What opening costs (root DSE, subschema), measured through the
+	// proxy; then cut 60 KB into the entries (about 150 KB in all).
+	cc := cfg.Connector("dir")
+	c, err := cc.Settings.Open(ctx, connector.Env{Name: "dir", Now: time.Now, Secret: config.EnvSecrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.(connector.SchemaDiscoverer).Schema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	proxy.limit.Store(proxy.total.Load() + 60_000)
+	res, err := e.Run(ctx, "dir", "full-import")
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if proxy.cuts.Load() == 0 {
+		t.Fatalf("the proxy never cut the connection")
+	}
+	if res.Status != idsync.StatusStoppedConnectivity {
+		t.Errorf("run with a dropped connection: status %s (%s), want %s", res.Status, res.Message, idsync.StatusStoppedConnectivity)
+	}
+	kept := count()
+	if kept == 0 || kept >= n {
+		t.Errorf("after the drop the connector space holds %d objects, want the finished pages (0 < k < %d)", kept, n)
+	}
+
+	proxy.limit.Store(0)
+	res, err = e.Run(ctx, "dir", "full-import")
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if res.Status != idsync.StatusSuccess {
+		t.Errorf("second run: status %s (%s), want success", res.Status, res.Message)
+	}
+	if got := count(); got != n {
+		t.Errorf("after the second run the connector space holds %d objects, want %d", got, n)
+	}
+}
