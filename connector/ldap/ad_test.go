@@ -19,7 +19,6 @@ func adUser(sam string) map[string][]string {
 	return map[string][]string{"objectClass": {"user"}, "sAMAccountName": {sam}, "description": {"user " + sam}}
 }
 
-
 // TestSpec9_2_DeltaImportAD proves both Active Directory delta mechanisms
 // against a real Samba DC: DirSync (cookie; tombstones with the same
 // objectGUID; incremental member values) and uSNChanged

@@ -19,8 +19,8 @@ import (
 // server is a real directory the tests use, from IDSYNC_TEST_* variables.
 type server struct {
 	url, ldapsURL, caFile, serverName string
-	bindDN, password, base             string
-	flavour                            string
+	bindDN, password, base            string
+	flavour                           string
 }
 
 // need returns the server named by prefix (LDAP or AD), skipping the test

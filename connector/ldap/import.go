@@ -211,8 +211,17 @@ func (c *conn) skipAttr(name string) bool {
 // convertValues converts the raw values of one attribute.
 func (c *conn) convertValues(a *goldap.EntryAttribute) ([]idsync.Value, error) {
 	typ, _ := c.typeOf(a.Name)
+	utc := typ == idsync.TypeDateTime && c.schema.syntaxOf(c.schema.attr(a.Name)) == synUTCTime
 	out := make([]idsync.Value, 0, len(a.Values))
 	for i, s := range a.Values {
+		if utc {
+			t, err := parseUTCTime(s)
+			if err != nil {
+				return nil, fmt.Errorf("attribute %s: %w", a.Name, err)
+			}
+			out = append(out, idsync.Time(t))
+			continue
+		}
 		v, err := convertValue(typ, s, a.ByteValues[i])
 		if err != nil {
 			return nil, fmt.Errorf("attribute %s: %w", a.Name, err)
@@ -252,17 +261,22 @@ func convertValue(typ idsync.AttrType, s string, raw []byte) (idsync.Value, erro
 	return idsync.String(s), nil
 }
 
-// parseLDAPTime parses GeneralizedTime (RFC 4517 §3.3.13) and UTCTime.
+// parseLDAPTime parses GeneralizedTime (RFC 4517 §3.3.13).
 func parseLDAPTime(s string) (time.Time, error) {
 	if t, err := ber.ParseGeneralizedTime([]byte(s)); err == nil {
 		return t, nil
 	}
+	return time.Time{}, fmt.Errorf("value %q is not a GeneralizedTime", s)
+}
+
+// parseUTCTime parses UTCTime (RFC 4517 §3.3.34).
+func parseUTCTime(s string) (time.Time, error) {
 	for _, layout := range []string{"060102150405Z0700", "0601021504Z0700", "060102150405Z", "0601021504Z"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("value %q is not a GeneralizedTime", s)
+	return time.Time{}, fmt.Errorf("value %q is not a UTCTime", s)
 }
 
 // formatLDAPTime formats t as GeneralizedTime in UTC.

@@ -1,0 +1,237 @@
+package ldap
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/connector"
+)
+
+func TestNormDNAndScope(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"CN=Alice Smith, OU=People ,DC=Example,DC=com", "cn=alice smith,ou=people,dc=example,dc=com"},
+		{"cn=Smith\\, Alice,ou=x", "cn=smith\\, alice,ou=x"},
+		{"uid=a+cn=b,dc=x", "uid=a+cn=b,dc=x"},
+		{"", ""},
+	} {
+		got, err := normDN(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("normDN(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := normDN("not a dn"); err == nil {
+		t.Errorf("normDN accepted garbage")
+	}
+	s := []scope{{partition: "dc=x", bases: []string{"ou=in,dc=x"}, exclude: []string{"ou=out,ou=in,dc=x"}}}
+	for dn, want := range map[string]bool{
+		"uid=a,ou=in,dc=x":        true,
+		"UID=A,OU=In,DC=X":        true,
+		"ou=in,dc=x":              true,
+		"uid=a,ou=out,ou=in,dc=x": false,
+		"uid=a,ou=notin,dc=x":     false,
+		"uid=a,ou=xin,dc=x":       false,
+	} {
+		if got := inScope(s, dn); got != want {
+			t.Errorf("inScope(%q) = %v, want %v", dn, got, want)
+		}
+	}
+	if r, p := splitDN(`cn=a\,b,ou=c,dc=d`); r != `cn=a\,b` || p != "ou=c,dc=d" {
+		t.Errorf("splitDN = %q, %q", r, p)
+	}
+}
+
+func TestGUID(t *testing.T) {
+	raw := []byte{0x8d, 0xe4, 0xc7, 0xcc, 0xa0, 0x78, 0x63, 0x4d, 0x8c, 0xa6, 0x0d, 0x5c, 0xde, 0x55, 0xc9, 0x40}
+	s, err := formatGUID(raw)
+	if err != nil || s != "ccc7e48d-78a0-4d63-8ca6-0d5cde55c940" {
+		t.Fatalf("formatGUID = %q, %v", s, err)
+	}
+	back, err := parseGUID(s)
+	if err != nil || !bytes.Equal(back, raw) {
+		t.Fatalf("parseGUID = %x, %v", back, err)
+	}
+	if _, err := formatGUID(raw[:3]); err == nil {
+		t.Errorf("formatGUID accepted 3 bytes")
+	}
+	if got := escapeFilterBytes([]byte{0, 0xff}); got != `\00\ff` {
+		t.Errorf("escapeFilterBytes = %q", got)
+	}
+}
+
+func TestUnicodePwd(t *testing.T) {
+	got := []byte(encodeUnicodePwd("ab"))
+	want := []byte{'"', 0, 'a', 0, 'b', 0, '"', 0}
+	if !bytes.Equal(got, want) {
+		t.Errorf("encodeUnicodePwd = %x, want %x", got, want)
+	}
+}
+
+func TestParseSchemaDescriptions(t *testing.T) {
+	si, warns := parseSchema([]string{
+		"( 2.5.4.3 NAME ( 'cn' 'commonName' ) DESC 'RFC4519: common name' SUP name )",
+		"( 2.5.4.41 NAME 'name' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{32768} )",
+		"( 1.2.840.113556.1.4.2 NAME 'objectGUID' SYNTAX '1.3.6.1.4.1.1466.115.121.1.40' SINGLE-VALUE NO-USER-MODIFICATION )",
+		"( 2.5.4.31 NAME 'member' SUP distinguishedName )",
+		"( 2.5.4.49 NAME 'distinguishedName' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
+		"( 1.2 NAME 'broken' SYNTAX 'unterminated )",
+	}, []string{
+		"( 2.5.6.6 NAME 'person' SUP top STRUCTURAL MUST ( sn $ cn ) MAY ( userPassword $ telephoneNumber ) )",
+		"( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) )",
+		"( 2.5.6.0 NAME 'top' ABSTRACT MUST objectClass )",
+	})
+	if len(warns) != 1 {
+		t.Errorf("warnings = %v, want one for the broken description", warns)
+	}
+	c := &conn{schema: si}
+	for name, want := range map[string]idsync.AttrType{"cn": idsync.TypeString, "commonName": idsync.TypeString, "objectGUID": idsync.TypeBinary, "member": idsync.TypeReference, "unknown": idsync.TypeString} {
+		if got, _ := c.typeOf(name); got != want {
+			t.Errorf("typeOf(%s) = %s, want %s", name, got, want)
+		}
+	}
+	if _, multi := c.typeOf("objectGUID"); multi {
+		t.Errorf("objectGUID multi-valued")
+	}
+	attrs := si.classAttrs("groupOfNames")
+	if len(attrs) != 3 { // member, cn, objectClass
+		t.Errorf("classAttrs(groupOfNames) = %v", attrs)
+	}
+}
+
+func TestWatermarkDecode(t *testing.T) {
+	w := watermark{V: wmVersion, Mech: DeltaSyncrepl, Parts: map[string][]byte{"dc=x": []byte("rid=000,csn=1")}}
+	got, err := decodeWatermark(w.encode(), DeltaSyncrepl)
+	if err != nil || string(got.Parts["dc=x"]) != "rid=000,csn=1" {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	for _, bad := range [][]byte{nil, []byte("garbage"), []byte(`{"v":2,"mech":"syncrepl","parts":{"a":""}}`), []byte(`{"v":1,"mech":"dirsync","parts":{"a":""}}`), []byte(`{"v":1,"mech":"syncrepl"}`)} {
+		if _, err := decodeWatermark(bad, DeltaSyncrepl); !errors.Is(err, connector.ErrWatermarkExpired) {
+			t.Errorf("decodeWatermark(%q) = %v, want ErrWatermarkExpired", bad, err)
+		}
+	}
+}
+
+func TestLDAPTime(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"20240506070809Z":     time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+		"20240506070809.5Z":   time.Date(2024, 5, 6, 7, 8, 9, 5e8, time.UTC),
+		"20240506090809+0200": time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+		"240506070809Z":       time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+		"20240506070809.0Z":   time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+	} {
+		got, err := parseLDAPTime(in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("parseLDAPTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if got, err := parseUTCTime("240506070809Z"); err != nil || !got.Equal(time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)) {
+		t.Errorf("parseUTCTime = %v, %v", got, err)
+	}
+	if _, err := parseLDAPTime("yesterday"); err == nil {
+		t.Errorf("parseLDAPTime accepted garbage")
+	}
+	if s := formatLDAPTime(time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)); s != "20240506070809Z" {
+		t.Errorf("formatLDAPTime = %q", s)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := func() *Config {
+		return &Config{URL: "ldap://127.0.0.1:389", BindDN: "cn=x", Password: connector.SecretRef{Env: "P"}}
+	}
+	for name, tc := range map[string]struct {
+		mut     func(*Config)
+		wantErr bool
+	}{
+		"minimal":                 {func(*Config) {}, false},
+		"no url":                  {func(c *Config) { c.URL = "" }, true},
+		"bad scheme":              {func(c *Config) { c.URL = "http://x" }, true},
+		"ldaps with starttls":     {func(c *Config) { c.URL = "ldaps://x"; c.StartTLS = true }, true},
+		"dirsync on openldap":     {func(c *Config) { c.Server = "openldap"; c.Delta = "dirsync" }, true},
+		"syncrepl on ad":          {func(c *Config) { c.Server = "ad"; c.Delta = "syncrepl" }, true},
+		"syncrepl named anchor":   {func(c *Config) { c.Server = "openldap"; c.Anchor = "uid" }, true},
+		"ad defaults":             {func(c *Config) { c.Server = "ad" }, false},
+		"unknown server":          {func(c *Config) { c.Server = "novell" }, true},
+		"bad filter":              {func(c *Config) { c.Filter = "(&(a=b)" }, true},
+		"container outside":       {func(c *Config) { c.Containers = []Containers{{Partition: "dc=x", Include: []string{"ou=a,dc=y"}}} }, true},
+		"container ok":            {func(c *Config) { c.Containers = []Containers{{Partition: "dc=x", Include: []string{"ou=a,dc=x"}}} }, false},
+		"password without bindDN": {func(c *Config) { c.BindDN = "" }, true},
+		"bad export type":         {func(c *Config) { c.ExportType = "whatever" }, true},
+	} {
+		c := ok()
+		tc.mut(c)
+		if err := c.Validate(); (err != nil) != tc.wantErr {
+			t.Errorf("%s: Validate() = %v, wantErr %v", name, err, tc.wantErr)
+		}
+	}
+	ad := &Config{Server: "ad"}
+	if ad.delta() != DeltaDirSync || ad.anchor() != "objectGUID" {
+		t.Errorf("ad defaults: delta %s anchor %s", ad.delta(), ad.anchor())
+	}
+	ol := &Config{Server: "openldap"}
+	if ol.delta() != DeltaSyncrepl || ol.anchor() != "entryUUID" {
+		t.Errorf("openldap defaults: delta %s anchor %s", ol.delta(), ol.anchor())
+	}
+}
+
+func FuzzParseDescription(f *testing.F) {
+	for _, s := range []string{
+		"( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )",
+		"( 2.5.6.6 NAME 'person' SUP top STRUCTURAL MUST ( sn $ cn ) MAY ( userPassword ) )",
+		"( 1 NAME 'x' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{32} SINGLE-VALUE )",
+		"(", "", "( ' )", "( 1 ( ( )",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		parseDescription(s)
+		parseAttrType(s)
+		parseObjClass(s)
+	})
+}
+
+func FuzzDecodeWatermark(f *testing.F) {
+	f.Add([]byte(`{"v":1,"mech":"syncrepl","parts":{"dc=x":"cmlk"}}`))
+	f.Add([]byte("garbage"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := decodeWatermark(b, DeltaSyncrepl); err != nil && !errors.Is(err, connector.ErrWatermarkExpired) {
+			t.Errorf("decodeWatermark error %v is not ErrWatermarkExpired", err)
+		}
+	})
+}
+
+func FuzzNormDN(f *testing.F) {
+	for _, s := range []string{"cn=a,dc=b", `cn=a\,b+uid=c, dc=d`, "", "=", `cn=\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := normDN(s)
+		if err != nil {
+			return
+		}
+		n2, err := normDN(n)
+		if err != nil || n2 != n {
+			t.Errorf("normDN not idempotent: %q -> %q -> %q (%v)", s, n, n2, err)
+		}
+		_ = fastNorm(s)
+		splitDN(s)
+	})
+}
+
+func FuzzParseGUID(f *testing.F) {
+	f.Add("ccc7e48d-78a0-4d63-8ca6-0d5cde55c940")
+	f.Add("{x}")
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := parseGUID(s)
+		if err != nil {
+			return
+		}
+		if _, err := formatGUID(b); err != nil {
+			t.Errorf("formatGUID(parseGUID(%q)): %v", s, err)
+		}
+	})
+}
