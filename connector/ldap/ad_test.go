@@ -138,3 +138,61 @@ func TestSpec9_2_DeltaImportAD(t *testing.T) {
 		})
 	}
 }
+
+// TestADSchemaDiscovery reads the Samba DC's subschema: the user class
+// holds the attributes of its auxiliary classes (sAMAccountName comes from
+// securityPrincipal through the DIT content rule) with their syntaxes.
+func TestADSchemaDiscovery(t *testing.T) {
+	s := need(t, "AD")
+	cfg := s.config("")
+	cfg.ObjectClasses = map[string]string{"user": "user", "group": "group"}
+	c := s.open(t, cfg)
+	sc, err := c.Schema(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, group := sc.Class("user"), sc.Class("group")
+	if user == nil || group == nil {
+		t.Fatalf("schema lacks user or group: %+v", sc)
+	}
+	for _, tc := range []struct {
+		cl    *idsync.ObjectClass
+		name  string
+		typ   idsync.AttrType
+		multi bool
+	}{
+		{user, "sAMAccountName", idsync.TypeString, false},
+		{user, "objectGUID", idsync.TypeBinary, false},
+		{user, "userAccountControl", idsync.TypeInteger, false},
+		{user, "pwdLastSet", idsync.TypeInteger, false},
+		{user, "manager", idsync.TypeReference, false},
+		{user, "mail", idsync.TypeString, false},
+		{user, "otherTelephone", idsync.TypeString, true},
+		{group, "member", idsync.TypeReference, true},
+	} {
+		d, ok := tc.cl.Attr(tc.name)
+		if !ok {
+			t.Errorf("class %s lacks %s", tc.cl.Name, tc.name)
+			continue
+		}
+		if d.Type != tc.typ || d.MultiValued != tc.multi {
+			t.Errorf("%s.%s = %s multi=%v, want %s multi=%v", tc.cl.Name, tc.name, d.Type, d.MultiValued, tc.typ, tc.multi)
+		}
+	}
+	ps, err := c.Partitions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range ps {
+		if strings.EqualFold(p.DN, s.base) {
+			found = true
+		}
+		if strings.Contains(strings.ToLower(p.DN), "cn=schema") || strings.Contains(strings.ToLower(p.DN), "cn=configuration") {
+			t.Errorf("partition list holds the system naming context %s", p.DN)
+		}
+	}
+	if !found {
+		t.Errorf("partitions %v lack the domain %s", ps, s.base)
+	}
+}

@@ -34,6 +34,11 @@ type objClass struct {
 type schemaInfo struct {
 	attrs   map[string]*attrType // by lower-case name and OID
 	classes map[string]*objClass // by lower-case name and OID
+	// rules are DIT content rules (RFC 4512 §4.1.6) by the structural
+	// class's lower-case name and OID: Active Directory lists there the
+	// auxiliary classes (securityPrincipal, mailRecipient, ...) whose
+	// attributes a user or group holds. sups holds the AUX classes.
+	rules map[string]*objClass
 }
 
 // parseDescription splits an RFC 4512 description into its OID and its
@@ -171,8 +176,8 @@ func first(v []string) string {
 
 // parseSchema builds a schemaInfo from attributeTypes and objectClasses
 // values. Unparsable descriptions are skipped and returned as warnings.
-func parseSchema(attrTypes, objClasses []string) (*schemaInfo, []error) {
-	si := &schemaInfo{attrs: map[string]*attrType{}, classes: map[string]*objClass{}}
+func parseSchema(attrTypes, objClasses []string, contentRules ...string) (*schemaInfo, []error) {
+	si := &schemaInfo{attrs: map[string]*attrType{}, classes: map[string]*objClass{}, rules: map[string]*objClass{}}
 	var warns []error
 	for _, s := range attrTypes {
 		oid, a, err := parseAttrType(s)
@@ -194,6 +199,18 @@ func parseSchema(attrTypes, objClasses []string) (*schemaInfo, []error) {
 		si.classes[strings.ToLower(oid)] = o
 		for _, n := range o.names {
 			si.classes[strings.ToLower(n)] = o
+		}
+	}
+	for _, s := range contentRules {
+		oid, f, err := parseDescription(s)
+		if err != nil {
+			warns = append(warns, err)
+			continue
+		}
+		r := &objClass{names: f["NAME"], sups: f["AUX"], must: f["MUST"], may: f["MAY"]}
+		si.rules[strings.ToLower(oid)] = r
+		for _, n := range r.names {
+			si.rules[strings.ToLower(n)] = r
 		}
 	}
 	return si, warns
@@ -285,7 +302,7 @@ func (c *conn) loadSchema(ctx context.Context) error {
 		sub = "cn=Subschema"
 	}
 	res, err := c.l.Search(goldap.NewSearchRequest(sub, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"attributeTypes", "objectClasses"}, nil))
+		"(objectClass=*)", []string{"attributeTypes", "objectClasses", "dITContentRules"}, nil))
 	if err != nil {
 		return c.classify("read subschema "+sub, err)
 	}
@@ -293,7 +310,7 @@ func (c *conn) loadSchema(ctx context.Context) error {
 		return fmt.Errorf("ldap: subschema %s: no entry", sub)
 	}
 	e := res.Entries[0]
-	si, warns := parseSchema(e.GetAttributeValues("attributeTypes"), e.GetAttributeValues("objectClasses"))
+	si, warns := parseSchema(e.GetAttributeValues("attributeTypes"), e.GetAttributeValues("objectClasses"), e.GetAttributeValues("dITContentRules")...)
 	for _, w := range warns {
 		c.log.Warn("ldap: skipping a subschema description", "error", w)
 	}
@@ -312,7 +329,14 @@ func (si *schemaInfo) classAttrs(name string) []string {
 		if o == nil || depth > 30 {
 			return
 		}
-		for _, a := range append(append([]string(nil), o.must...), o.may...) {
+		names := append(append([]string(nil), o.must...), o.may...)
+		if r := si.rules[strings.ToLower(n)]; r != nil {
+			names = append(append(names, r.must...), r.may...)
+			for _, aux := range r.sups {
+				walk(aux, depth+1)
+			}
+		}
+		for _, a := range names {
 			at := si.attr(a)
 			canon := a
 			if at != nil && len(at.names) > 0 {
