@@ -1,0 +1,72 @@
+package ldap
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/connector"
+)
+
+// TestSpec9_2_FullImportPaged imports 1,200 entries anonymously from the
+// real slapd, whose size limit gives an anonymous plain search 500
+// entries at most: only paged results (RFC 2696) get them all. Entries
+// carry entryUUID anchors, their structural class as type, and DNs;
+// containers excluded from the scope stay out.
+func TestSpec9_2_FullImportPaged(t *testing.T) {
+	s := need(t, "LDAP")
+	l := s.admin(t)
+	ou := s.testOU(t, l, "paged")
+	skip := "ou=skip," + ou
+	add(t, l, skip, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"skip"}})
+	add(t, l, "uid=skipped,"+skip, person("skipped"))
+	const n = 1200
+	for i := 0; i < n; i++ {
+		add(t, l, fmt.Sprintf("uid=p%04d,%s", i, ou), person(fmt.Sprintf("p%04d", i)))
+	}
+	// A plain anonymous search stops at the server's limit.
+	anon, err := goldap.DialURL(s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	res, err := anon.Search(goldap.NewSearchRequest(ou, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false, "(objectClass=inetOrgPerson)", []string{"1.1"}, nil))
+	if err == nil || !goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) || len(res.Entries) >= n {
+		t.Fatalf("precondition: a plain anonymous search should hit the size limit (err %v, %d entries)", err, len(res.Entries))
+	}
+	cfg := &Config{URL: s.url, Server: ServerOpenLDAP, Delta: DeltaNone, PageSize: 100,
+		Containers: []Containers{{Partition: s.base, Include: []string{ou}, Exclude: []string{skip}}}}
+	c := s.open(t, cfg)
+	snap, wm := importAll(t, c, connector.ImportOptions{})
+	if wm != nil {
+		t.Errorf("delta none: watermark %q, want nil", wm)
+	}
+	people := 0
+	for a, e := range snap {
+		if e.ObjectType == "inetOrgPerson" {
+			people++
+			if len(a) != 36 || strings.Count(string(a), "-") != 4 {
+				t.Errorf("anchor %q is not an entryUUID", a)
+			}
+			if !strings.HasSuffix(strings.ToLower(e.DN), strings.ToLower(ou)) {
+				t.Errorf("entry DN %q outside %s", e.DN, ou)
+			}
+			if e.Attrs.Get("mail").Type != idsync.TypeString || e.Attrs.Get("uid").IsZero() {
+				t.Errorf("entry %s lacks mail or uid: %v", e.DN, e.Attrs)
+			}
+		}
+		if strings.Contains(strings.ToLower(e.DN), "ou=skip,") {
+			t.Errorf("excluded container's entry %s imported", e.DN)
+		}
+	}
+	if people != n {
+		t.Errorf("paged import: %d people, want %d", people, n)
+	}
+	// The partition names the scope too.
+	if _, err := c.Import(t.Context(), connector.ImportOptions{Partition: "dc=nowhere"}, func(idsync.Entry) error { return nil }); err == nil {
+		t.Errorf("import of an unknown partition succeeded")
+	}
+}
