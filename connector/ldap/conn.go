@@ -34,6 +34,8 @@ type conn struct {
 	tls    bool
 	root   rootDSE
 	schema *schemaInfo
+	// attrCache holds conversion facts per attribute name (import.go).
+	attrCache map[string]*attrInfo
 
 	mu sync.Mutex // guards schema loading
 }

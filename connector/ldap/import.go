@@ -208,10 +208,32 @@ func (c *conn) skipAttr(name string) bool {
 	return strings.EqualFold(name, "structuralObjectClass")
 }
 
+// attrInfo is what conversion needs to know of an attribute name as the
+// server spells it, computed once per connection.
+type attrInfo struct {
+	canon string
+	typ   idsync.AttrType
+	utc   bool
+}
+
+func (c *conn) info(name string) *attrInfo {
+	if ai := c.attrCache[name]; ai != nil {
+		return ai
+	}
+	typ, _ := c.typeOf(name)
+	ai := &attrInfo{canon: c.canonical(name), typ: typ,
+		utc: typ == idsync.TypeDateTime && c.schema.syntaxOf(c.schema.attr(name)) == synUTCTime}
+	if c.attrCache == nil {
+		c.attrCache = map[string]*attrInfo{}
+	}
+	c.attrCache[name] = ai
+	return ai
+}
+
 // convertValues converts the raw values of one attribute.
 func (c *conn) convertValues(a *goldap.EntryAttribute) ([]idsync.Value, error) {
-	typ, _ := c.typeOf(a.Name)
-	utc := typ == idsync.TypeDateTime && c.schema.syntaxOf(c.schema.attr(a.Name)) == synUTCTime
+	ai := c.info(a.Name)
+	typ, utc := ai.typ, ai.utc
 	out := make([]idsync.Value, 0, len(a.Values))
 	for i, s := range a.Values {
 		if utc {
@@ -329,7 +351,8 @@ func (c *conn) toAttrs(ctx context.Context, e *goldap.Entry) (idsync.Attrs, erro
 			return attrs, err
 		}
 		if len(vs) > 0 {
-			attrs[c.canonical(name)] = append(attrs[c.canonical(name)], vs...)
+			canon := c.info(name).canon
+			attrs[canon] = append(attrs[canon], vs...)
 		}
 	}
 	return attrs, nil
@@ -407,10 +430,19 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 	}
 	filter := c.classFilter()
 	attrs := c.attrList()
+	// The entries come on a connection of their own, decoded by the lean
+	// reader of raw.go; the main connection serves lookups meanwhile.
+	rc, err := c.dialRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	defer stop()
 	for _, s := range scopes {
 		for _, base := range s.bases {
 			req := goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
-			err := c.paged(ctx, req, c.cfg.pageSize(opts.PageSize), func(e *goldap.Entry) error {
+			err := c.rawPaged(ctx, rc, req, c.cfg.pageSize(opts.PageSize), func(e *goldap.Entry) error {
 				if len(s.exclude) > 0 && !inScope([]scope{s}, e.DN) {
 					return nil
 				}
@@ -421,6 +453,9 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 				return emit(en)
 			})
 			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
 				return nil, err
 			}
 		}
