@@ -36,6 +36,8 @@ type conn struct {
 	schema *schemaInfo
 	// attrCache holds conversion facts per attribute name (import.go).
 	attrCache map[string]*attrInfo
+	// addConn carries an export session's adds (post-read control).
+	addConn *rawConn
 
 	mu sync.Mutex // guards schema loading
 }
@@ -260,6 +262,10 @@ func isNetErr(err error) bool {
 
 // Close implements connector.Connector.
 func (c *conn) Close() error {
+	if c.addConn != nil {
+		c.addConn.Close()
+		c.addConn = nil
+	}
 	if c.l == nil {
 		return nil
 	}

@@ -37,7 +37,13 @@ func (c *conn) OpenExport(ctx context.Context, opts connector.ExportOptions) (co
 type exportSession struct{ c *conn }
 
 // Close implements connector.ExportSession.
-func (s *exportSession) Close(context.Context) error { return nil }
+func (s *exportSession) Close(context.Context) error {
+	if s.c.addConn != nil {
+		s.c.addConn.Close()
+		s.c.addConn = nil
+	}
+	return nil
+}
 
 // ExportPage implements connector.ExportSession: each change is one or
 // more LDAP operations, done in order. An object's failure is its
@@ -268,6 +274,32 @@ func (c *conn) exportAdd(ctx context.Context, ch idsync.Change) connector.Export
 	}
 	if pwd != "" && !c.cfg.isAD() {
 		req.Attribute("userPassword", []string{pwd})
+	}
+	if !c.cfg.isAD() && c.root.controls[controlPostRead] {
+		// One round trip: the add returns the new entry's anchor.
+		if c.addConn == nil {
+			rc, err := c.dialRaw(ctx)
+			if err != nil {
+				return connector.ExportResult{Err: err}
+			}
+			c.addConn = rc
+		}
+		e, err := c.addConn.add(ch.DN, req.Attributes, []string{c.cfg.anchor()})
+		if err != nil {
+			var le *goldap.Error
+			if !errors.As(err, &le) {
+				// a broken connection: the next add dials again
+				c.addConn.Close()
+				c.addConn = nil
+			}
+			return c.result("add", ch.DN, err)
+		}
+		if e != nil {
+			if a, err := c.anchorOf(e); err == nil {
+				return connector.ExportResult{Anchor: a, DN: e.DN}
+			}
+		}
+		return c.addedResult(ch.DN)
 	}
 	if err := c.l.Add(req); err != nil {
 		return c.result("add", ch.DN, err)

@@ -408,3 +408,81 @@ func pagingCookie(ctrls []byte) []byte {
 	}
 	return nil
 }
+
+// controlPostRead is the post-read control (RFC 4527): the server returns
+// the entry as it is after the operation, so an add learns its anchor
+// without a second request.
+const controlPostRead = "1.3.6.1.1.13.2"
+
+type postReadControl struct{ attrs []string }
+
+func (p postReadControl) GetControlType() string { return controlPostRead }
+func (p postReadControl) String() string         { return "post-read " + fmt.Sprint(p.attrs) }
+func (p postReadControl) Encode() *ber.Packet {
+	pkt := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Control")
+	pkt.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, controlPostRead, "Control Type"))
+	sel := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attribute Selection")
+	for _, a := range p.attrs {
+		sel.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a, "Attribute"))
+	}
+	val := ber.Encode(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, nil, "Control Value")
+	val.AppendChild(sel)
+	pkt.AppendChild(val)
+	return pkt
+}
+
+// rawAdd adds an entry with the post-read control and returns the entry
+// as the server holds it after the add (nil when the server sent none).
+func (rc *rawConn) add(dn string, attrs []goldap.Attribute, read []string) (*goldap.Entry, error) {
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 8, nil, "Add Request")
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "DN"))
+	list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attributes")
+	for _, a := range attrs {
+		one := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attribute")
+		one.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, a.Type, "Type"))
+		set := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "Values")
+		for _, v := range a.Vals {
+			set.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, "Value"))
+		}
+		one.AppendChild(set)
+		list.AppendChild(one)
+	}
+	op.AppendChild(list)
+	if err := rc.send(op, []goldap.Control{postReadControl{attrs: read}}); err != nil {
+		return nil, err
+	}
+	tag, body, ctrls, err := rc.readMessage()
+	if err != nil {
+		return nil, err
+	}
+	if tag != 0x69 {
+		return nil, fmt.Errorf("ldap: add %s: unexpected response tag %#x", dn, tag)
+	}
+	if err := parseResult(body); err != nil {
+		return nil, err
+	}
+	for len(ctrls) > 0 {
+		t, one, rest, err := tlv(ctrls)
+		if err != nil || t != 0x30 {
+			return nil, nil
+		}
+		ctrls = rest
+		t, oid, rest2, err := tlv(one)
+		if err != nil || t != 0x04 || string(oid) != controlPostRead {
+			continue
+		}
+		t, v, rest3, err := tlv(rest2)
+		if err == nil && t == 0x01 {
+			t, v, _, err = tlv(rest3)
+		}
+		if err != nil || t != 0x04 {
+			return nil, nil
+		}
+		t, ent, _, err := tlv(v)
+		if err != nil || t != 0x64 {
+			return nil, nil
+		}
+		return parseEntry(ent)
+	}
+	return nil, nil
+}
