@@ -1,15 +1,15 @@
 # shellcheck shell=bash
 # OpenLDAP slapd (Debian 12: 2.5) for the ldap connector's integration tests:
 # mdb dc=example,dc=com + syncprov (sessionlog) + accesslog (cn=accesslog),
-# on ldap://127.0.0.1:3890 and ldaps://127.0.0.1:6360 (self-signed CA in
-# $IDSYNC_TEST_LDAP_CA_FILE). Sourced by .ci/run, or by hand:
+# on ldap://127.0.0.1:3890, ldaps://127.0.0.1:6360 (self-signed CA in
+# $IDSYNC_TEST_LDAP_CA_FILE) and an ldapi:// socket. Sourced by .ci/run, or by hand:
 #   source .ci/peers/20-openldap.sh
 # Idempotent: a running instance of the same version is reused; a stale one
 # is stopped by its recorded PID. Data in /tmp/idsync-peers/openldap.
 
 idsync_openldap() {
 	local D=${IDSYNC_OPENLDAP_DIR:-/tmp/idsync-peers/openldap}
-	local PORT=3890 TLSPORT=6360 PW=secret VERSION=3
+	local PORT=3890 TLSPORT=6360 PW=secret VERSION=4
 	local URI=ldap://127.0.0.1:$PORT
 	local BASE=dc=example,dc=com ADMIN=cn=admin,dc=example,dc=com
 	if ! command -v slapd >/dev/null || ! command -v ldapsearch >/dev/null; then
@@ -22,6 +22,9 @@ idsync_openldap() {
 	export IDSYNC_TEST_LDAP_URL=$URI
 	export IDSYNC_TEST_LDAP_LDAPS_URL=ldaps://127.0.0.1:$TLSPORT
 	export IDSYNC_TEST_LDAP_CA_FILE=$D/ca.pem
+	# ldapi:// socket (SASL EXTERNAL binds with the process's uid/gid)
+	IDSYNC_TEST_LDAP_LDAPI_URL=ldapi://$(printf %s "$D/ldapi" | sed 's,/,%2F,g')
+	export IDSYNC_TEST_LDAP_LDAPI_URL
 	export IDSYNC_TEST_LDAP_BIND_DN=$ADMIN
 	export IDSYNC_TEST_LDAP_PASSWORD=$PW
 	export IDSYNC_TEST_LDAP_BASE=$BASE
@@ -116,7 +119,7 @@ logoldattr entryUUID
 logpurge 07+00:00 01+00:00
 EOF
 	slaptest -Q -u -f "$D/slapd.conf" || return 1
-	slapd -d 0 -h "$URI/ ldaps://127.0.0.1:$TLSPORT/" -f "$D/slapd.conf" -F "$D/slapd.d" >"$D/slapd.log" 2>&1 </dev/null &
+	slapd -d 0 -h "$URI/ ldaps://127.0.0.1:$TLSPORT/ $IDSYNC_TEST_LDAP_LDAPI_URL/" -f "$D/slapd.conf" -F "$D/slapd.d" >"$D/slapd.log" 2>&1 </dev/null &
 	echo $! >"$D/pid"
 	local i
 	for i in $(seq 200); do

@@ -211,7 +211,7 @@ func (c *Config) Validate() error {
 		return errors.New("ldap: url is required (ldap://host:389 or ldaps://host:636)")
 	}
 	for _, u := range c.urls() {
-		p, err := url.Parse(u)
+		p, err := parseURL(u)
 		if err != nil {
 			return fmt.Errorf("ldap: url %q: %w", u, err)
 		}
@@ -311,6 +311,32 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// parseURL parses an LDAP URL. ldapi:// puts the percent-encoded socket
+// path where the host goes (ldapi://%2Frun%2Fslapd%2Fldapi), which
+// net/url refuses: Host then holds the decoded path.
+func parseURL(raw string) (*url.URL, error) {
+	const ldapi = "ldapi://"
+	if !strings.HasPrefix(strings.ToLower(raw), ldapi) {
+		return url.Parse(raw)
+	}
+	rest := raw[len(ldapi):]
+	host, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	h, err := url.PathUnescape(host)
+	if err != nil {
+		return nil, fmt.Errorf("ldapi socket %q: %w", host, err)
+	}
+	if h == "" {
+		h = path
+	}
+	if h == "" {
+		h = "/var/run/slapd/ldapi"
+	}
+	return &url.URL{Scheme: "ldapi", Host: h}, nil
 }
 
 // filterText wraps a filter in parentheses when the user left them out.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -120,7 +119,7 @@ func (c *conn) connect(ctx context.Context) error {
 }
 
 func (c *conn) dial(ctx context.Context, raw string) error {
-	p, err := url.Parse(raw)
+	p, err := parseURL(raw)
 	if err != nil {
 		return fmt.Errorf("ldap: url %q: %w", raw, err)
 	}

@@ -2,11 +2,13 @@ package ldap_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -230,5 +232,165 @@ connectors:
 	}
 	if got := count(); got != n {
 		t.Errorf("after the second run the connector space holds %d objects, want %d", got, n)
+	}
+}
+
+// TestSpec9_2_DeltaThroughEngine runs syncrepl delta imports through the
+// engine: a delta brings an added entry and a deletion into the connector
+// space, and a watermark the server no longer honours makes the engine
+// fall back to a full import with a warning in the run.
+func TestSpec9_2_DeltaThroughEngine(t *testing.T) {
+	url := os.Getenv("IDSYNC_TEST_LDAP_URL")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("IDSYNC_TEST_LDAP_URL must be set under CI")
+		}
+		t.Skip("IDSYNC_TEST_LDAP_URL not set")
+	}
+	bindDN, pw, base := os.Getenv("IDSYNC_TEST_LDAP_BIND_DN"), os.Getenv("IDSYNC_TEST_LDAP_PASSWORD"), os.Getenv("IDSYNC_TEST_LDAP_BASE")
+	t.Setenv("IDSYNC_TEST_DELTA_PW", pw)
+	ctx := context.Background()
+	l, err := goldap.DialURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Bind(bindDN, pw); err != nil {
+		t.Fatal(err)
+	}
+	ou := fmt.Sprintf("ou=engdelta-%d,%s", time.Now().UnixNano(), base)
+	addEntry := func(dn string, attrs map[string]string) {
+		t.Helper()
+		r := goldap.NewAddRequest(dn, nil)
+		for k, v := range attrs {
+			r.Attribute(k, []string{v})
+		}
+		if err := l.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addEntry(ou, map[string]string{"objectClass": "organizationalUnit"})
+	person := func(uid string) {
+		addEntry("uid="+uid+","+ou, map[string]string{"objectClass": "inetOrgPerson", "uid": uid, "cn": uid, "sn": uid, "mail": uid + "@example.com"})
+	}
+	t.Cleanup(func() {
+		for _, u := range []string{"e1", "e2", "e3"} {
+			l.Del(goldap.NewDelRequest("uid="+u+","+ou, nil))
+		}
+		l.Del(goldap.NewDelRequest(ou, nil))
+	})
+	person("e1")
+	person("e2")
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`metaverse:
+  objectTypes:
+    - name: person
+      attributes:
+        - {name: mail, type: string}
+connectors:
+  - name: dir
+    type: ldap
+    settings:
+      url: %s
+      bindDN: %q
+      password: {env: IDSYNC_TEST_DELTA_PW}
+      server: openldap
+      delta: syncrepl
+      objectClasses: {person: inetOrgPerson}
+      containers:
+        - partition: %q
+          include: [%q]
+    profiles:
+      full-import: [full-import]
+      delta-import: [delta-import]
+`, url, bindDN, base, ou)
+	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := connector.NewRegistry(ldapconn.Type)
+	cfg, err := config.Load(dir, reg)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	st, err := sqlstore.Open(ctx, filepath.Join(dir, "idsync.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := func() map[string]bool {
+		tx, err := st.Begin(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		staging := idsync.KindStaging
+		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: "dir", Kind: &staging})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, o := range objs {
+			if o.PendingImport != idsync.ImportDelete {
+				out[o.Attrs.Get("uid").String()] = true
+			}
+		}
+		return out
+	}
+	run := func(profile string) *idsync.RunResult {
+		t.Helper()
+		res, err := e.Run(ctx, "dir", profile)
+		if err != nil {
+			t.Fatalf("run %s: %v", profile, err)
+		}
+		return res
+	}
+	if res := run("full-import"); res.Status != idsync.StatusSuccess {
+		t.Fatalf("full import: %s %s", res.Status, res.Message)
+	}
+	person("e3")
+	if err := l.Del(goldap.NewDelRequest("uid=e1,"+ou, nil)); err != nil {
+		t.Fatal(err)
+	}
+	res := run("delta-import")
+	if res.Status != idsync.StatusSuccess {
+		t.Errorf("delta import: %s %s %v", res.Status, res.Message, res.Steps)
+	}
+	if got := uids(); !got["e2"] || !got["e3"] || got["e1"] {
+		t.Errorf("after delta import the connector space holds %v, want e2 and e3", got)
+	}
+	// A watermark the server cannot honour: an ancient cookie.
+	tx, err := st.Begin(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := strings.ToLower(base)
+	old := fmt.Sprintf(`{"v":1,"mech":"syncrepl","parts":{%q:%q}}`, k, base64.StdEncoding.EncodeToString([]byte("rid=000,csn=19900101000000.000000Z#000000#000#000000")))
+	if err := tx.PutWatermark(ctx, "dir", "", []byte(old)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	res = run("delta-import")
+	if res.Status != idsync.StatusCompletedWithWarnings {
+		t.Errorf("delta import from an expired watermark: status %s, want %s", res.Status, idsync.StatusCompletedWithWarnings)
+	}
+	warned := false
+	for _, st := range res.Steps {
+		for _, w := range st.Warnings {
+			if strings.Contains(w, "full import") {
+				warned = true
+			}
+		}
+	}
+	if !warned {
+		t.Errorf("no warning about the fallback to a full import: %+v", res.Steps)
+	}
+	if got := uids(); !got["e2"] || !got["e3"] || got["e1"] || len(got) != 2 {
+		t.Errorf("after the fallback full import the connector space holds %v, want e2 and e3", got)
 	}
 }

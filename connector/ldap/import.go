@@ -437,28 +437,66 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 		return nil, err
 	}
 	defer rc.Close()
-	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	// A reader goroutine reads and converts the next entries while the
+	// caller stores the previous ones (the engine commits a page at a
+	// time): the directory and the store work at once. It stops when the
+	// import ends, fails or is cancelled.
+	rctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(rctx, func() { rc.Close() })
 	defer stop()
-	for _, s := range scopes {
-		for _, base := range s.bases {
-			req := goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
-			err := c.rawPaged(ctx, rc, req, c.cfg.pageSize(opts.PageSize), func(e *goldap.Entry) error {
-				if len(s.exclude) > 0 && !inScope([]scope{s}, e.DN) {
-					return nil
+	size := c.cfg.pageSize(opts.PageSize)
+	entries := make(chan idsync.Entry, size)
+	readErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer func() {
+		cancel()
+		for range entries { // unblock and wait for the reader
+		}
+		<-done
+	}()
+	go func() {
+		defer close(done)
+		defer close(entries)
+		for _, s := range scopes {
+			for _, base := range s.bases {
+				req := goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
+				err := c.rawPaged(rctx, rc, req, size, func(e *goldap.Entry) error {
+					if len(s.exclude) > 0 && !inScope([]scope{s}, e.DN) {
+						return nil
+					}
+					en := c.toEntry(rctx, e)
+					if en.ObjectType == "" && en.Err == nil {
+						return nil
+					}
+					select {
+					case entries <- en:
+						return nil
+					case <-rctx.Done():
+						return rctx.Err()
+					}
+				})
+				if err != nil {
+					readErr <- err
+					return
 				}
-				en := c.toEntry(ctx, e)
-				if en.ObjectType == "" && en.Err == nil {
-					return nil
-				}
-				return emit(en)
-			})
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				return nil, err
 			}
 		}
+	}()
+	for en := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := emit(en); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-readErr:
+		return nil, err
+	default:
 	}
 	return wm, nil
 }

@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -68,5 +69,26 @@ func TestSpec9_2_FullImportPaged(t *testing.T) {
 	// The partition names the scope too.
 	if _, err := c.Import(t.Context(), connector.ImportOptions{Partition: "dc=nowhere"}, func(idsync.Entry) error { return nil }); err == nil {
 		t.Errorf("import of an unknown partition succeeded")
+	}
+}
+
+// TestSASLExternalOverLDAPI binds with SASL EXTERNAL on slapd's ldapi://
+// socket (the server authenticates the process by its uid) and imports.
+func TestSASLExternalOverLDAPI(t *testing.T) {
+	s := need(t, "LDAP")
+	sock := os.Getenv("IDSYNC_TEST_LDAP_LDAPI_URL")
+	if sock == "" {
+		t.Skip("IDSYNC_TEST_LDAP_LDAPI_URL not set")
+	}
+	l := s.admin(t)
+	ou := s.testOU(t, l, "external")
+	add(t, l, "uid=ext1,"+ou, person("ext1"))
+	cfg := &Config{URL: sock, SASLExternal: true, Server: ServerOpenLDAP, Delta: DeltaNone,
+		ObjectClasses: map[string]string{"person": "inetOrgPerson"},
+		Containers:    []Containers{{Partition: s.base, Include: []string{ou}}}}
+	c := s.open(t, cfg)
+	snap, _ := importAll(t, c, connector.ImportOptions{})
+	if len(snap) != 1 {
+		t.Errorf("import over ldapi with SASL EXTERNAL: %d entries, want 1", len(snap))
 	}
 }

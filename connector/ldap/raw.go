@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -30,7 +29,7 @@ type rawConn struct {
 }
 
 func (c *conn) dialRaw(ctx context.Context) (*rawConn, error) {
-	p, err := url.Parse(c.url)
+	p, err := parseURL(c.url)
 	if err != nil {
 		return nil, err
 	}
@@ -38,11 +37,7 @@ func (c *conn) dialRaw(ctx context.Context) (*rawConn, error) {
 	var nc net.Conn
 	switch p.Scheme {
 	case "ldapi":
-		path := p.Path
-		if p.Host != "" {
-			path, _ = url.PathUnescape(p.Host)
-		}
-		nc, err = d.DialContext(ctx, "unix", path)
+		nc, err = d.DialContext(ctx, "unix", p.Host)
 	case "ldaps":
 		host := p.Host
 		if p.Port() == "" {

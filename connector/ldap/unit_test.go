@@ -234,3 +234,20 @@ func FuzzParseGUID(f *testing.F) {
 		}
 	})
 }
+
+func TestParseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"ldapi://%2Frun%2Fslapd%2Fldapi": "/run/slapd/ldapi",
+		"ldapi:///tmp/sock":              "/tmp/sock",
+		"ldapi://":                       "/var/run/slapd/ldapi",
+		"ldap://127.0.0.1:389":           "127.0.0.1:389",
+	} {
+		u, err := parseURL(in)
+		if err != nil || u.Host != want {
+			t.Errorf("parseURL(%q) = %v, %v; want host %q", in, u, err, want)
+		}
+	}
+	if err := (&Config{URL: "ldapi://%2Frun%2Fslapd%2Fldapi", SASLExternal: true}).Validate(); err != nil {
+		t.Errorf("ldapi with SASL EXTERNAL: %v", err)
+	}
+}
