@@ -149,7 +149,8 @@ func (c *conn) dial(ctx context.Context, raw string) error {
 		}
 	}
 	c.l = l
-	c.tls = useTLS
+	// A local socket never crosses a network: as safe as TLS for passwords.
+	c.tls = useTLS || p.Scheme == "ldapi"
 	if err := c.bind(ctx); err != nil {
 		l.Close()
 		c.l = nil
