@@ -578,7 +578,7 @@ func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit fun
 	var order []string
 	byUUID := map[string]*touched{}
 	req := goldap.NewSearchRequest(accesslogBase, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
-		"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>="+from+")(!(reqStart="+from+")))", []string{"reqStart", "reqType", "reqDN", "reqEntryUUID", "reqOld"}, nil)
+		"(&(objectClass=auditWriteObject)(reqResult=0)(reqStart>="+from+")(!(reqStart="+from+")))", []string{"reqStart", "reqType", "reqDN", "reqEntryUUID", "reqOld", "reqNewRDN", "reqNewSuperior"}, nil)
 	err = c.paged(ctx, req, 1000, func(e *goldap.Entry) error {
 		if v := e.GetAttributeValue("reqStart"); v > next {
 			next = v
@@ -595,6 +595,22 @@ func (c *conn) accesslogDelta(ctx context.Context, s scope, pos []byte, emit fun
 			return nil
 		}
 		dnv := e.GetAttributeValue("reqDN")
+		if !inScope([]scope{s}, dnv) {
+			// out of scope, unless a rename or move brought it in
+			newDN := ""
+			if rdn := e.GetAttributeValue("reqNewRDN"); rdn != "" {
+				parent := e.GetAttributeValue("reqNewSuperior")
+				if parent == "" {
+					_, parent = splitDN(dnv)
+				}
+				newDN = rdn + "," + parent
+			}
+			if newDN == "" || !inScope([]scope{s}, newDN) {
+				if byUUID[u] == nil {
+					return nil
+				}
+			}
+		}
 		tt := byUUID[u]
 		if tt == nil {
 			tt = &touched{uuid: u}

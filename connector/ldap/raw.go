@@ -89,6 +89,8 @@ func (c *conn) dialRaw(ctx context.Context) (*rawConn, error) {
 		bind.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "User Name"))
 		sasl := ber.Encode(ber.ClassContext, ber.TypeConstructed, 3, nil, "SASL")
 		sasl.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "EXTERNAL", "Mechanism"))
+		// an empty authorization identity: act as the authenticated identity
+		sasl.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, "", "Credentials"))
 		bind.AppendChild(sasl)
 	default:
 		pw := ""
