@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -54,17 +53,16 @@ var (
 
 // rootDSE holds what the server says about itself.
 type rootDSE struct {
-	namingContexts    []string
-	defaultNC         string
-	configNC          string
-	schemaNC          string
-	subschema         string
-	controls          map[string]bool
-	highestUSN        int64
-	dsServiceName     string
-	vendor            string
-	hasHighestUSN     bool
-	contextCSNOfNamed map[string]string
+	namingContexts []string
+	defaultNC      string
+	configNC       string
+	schemaNC       string
+	subschema      string
+	controls       map[string]bool
+	highestUSN     int64
+	dsServiceName  string
+	vendor         string
+	hasHighestUSN  bool
 }
 
 func (c *conn) tlsConfig(host string) (*tls.Config, error) {
@@ -498,6 +496,3 @@ func (c *conn) abandonPaging(req *goldap.SearchRequest, pc *goldap.ControlPaging
 	pc.PagingSize = 0
 	c.l.Search(req) //nolint:errcheck // best effort
 }
-
-// now returns the injected clock's time.
-func (c *conn) now() time.Time { return c.env.Now() }

@@ -42,11 +42,6 @@ func parseGUID(s string) ([]byte, error) {
 	return b, nil
 }
 
-// formatUUID formats a 16-byte RFC 4122 UUID (a syncUUID) as entryUUID does.
-func formatUUID(b []byte) string {
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 // escapeFilterBytes escapes every byte for an LDAP filter (binary values).
 func escapeFilterBytes(b []byte) string {
 	var sb strings.Builder

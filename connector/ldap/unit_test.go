@@ -217,7 +217,9 @@ func FuzzNormDN(f *testing.F) {
 			t.Errorf("normDN not idempotent: %q -> %q -> %q (%v)", s, n, n2, err)
 		}
 		_ = fastNorm(s)
-		splitDN(s)
+		if r, p := splitDN(s); len(r)+len(p) > len(s) {
+			t.Errorf("splitDN(%q) = %q, %q: longer than the input", s, r, p)
+		}
 	})
 }
 
