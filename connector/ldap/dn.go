@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"fmt"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -23,10 +24,13 @@ func normDN(dn string) (string, error) {
 			b.WriteByte(',')
 		}
 		for j, av := range rdn.Attributes {
+			if !validType(strings.TrimSpace(av.Type)) {
+				return "", fmt.Errorf("DN %q: %q is not an attribute type", dn, av.Type)
+			}
 			if j > 0 {
 				b.WriteByte('+')
 			}
-			b.WriteString(strings.ToLower(av.Type))
+			b.WriteString(strings.ToLower(strings.TrimSpace(av.Type)))
 			b.WriteByte('=')
 			b.WriteString(escapeValue(strings.ToLower(av.Value)))
 		}
@@ -108,4 +112,27 @@ func rdnValue(dn string) string {
 		return r
 	}
 	return d.RDNs[0].Attributes[0].Value
+}
+
+// validType reports whether t is an attribute description: a keystring
+// (letter, then letters, digits, hyphens) or a numeric OID (RFC 4512 §1.4).
+func validType(t string) bool {
+	if t == "" {
+		return false
+	}
+	if t[0] >= '0' && t[0] <= '9' {
+		for i := 0; i < len(t); i++ {
+			if !(t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }

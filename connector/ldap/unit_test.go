@@ -3,8 +3,13 @@ package ldap
 import (
 	"bytes"
 	"errors"
+	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/connector"
@@ -252,4 +257,66 @@ func TestParseURL(t *testing.T) {
 	if err := (&Config{URL: "ldapi://%2Frun%2Fslapd%2Fldapi", SASLExternal: true}).Validate(); err != nil {
 		t.Errorf("ldapi with SASL EXTERNAL: %v", err)
 	}
+}
+
+// berEntry encodes a SearchResultEntry body as a server would.
+func berEntry(dn string, attrs map[string][]string) []byte {
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 4, nil, "Entry")
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "DN"))
+	list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attributes")
+	for _, name := range sortedKeysOf(attrs) {
+		one := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attribute")
+		one.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, name, "Type"))
+		set := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSet, nil, "Values")
+		for _, v := range attrs[name] {
+			set.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, v, "Value"))
+		}
+		one.AppendChild(set)
+		list.AppendChild(one)
+	}
+	op.AppendChild(list)
+	_, body, _, _ := tlv(op.Bytes())
+	return body
+}
+
+func sortedKeysOf(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestParseEntry(t *testing.T) {
+	long := strings.Repeat("x", 300) // a long-form BER length
+	e, err := parseEntry(berEntry("uid=a,dc=x", map[string][]string{"mail": {"a@x", "b@x"}, "cn": {long}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.DN != "uid=a,dc=x" || len(e.GetAttributeValues("mail")) != 2 || e.GetAttributeValue("cn") != long {
+		t.Errorf("parseEntry = %+v", e)
+	}
+	if _, err := parseEntry([]byte{0x04, 0x05, 'a'}); err == nil {
+		t.Errorf("parseEntry accepted a truncated entry")
+	}
+	// The paging cookie from a SearchResultDone's controls.
+	pc := goldap.NewControlPaging(10)
+	pc.SetCookie([]byte("next"))
+	cs := ber.Encode(ber.ClassContext, ber.TypeConstructed, 0, nil, "Controls")
+	cs.AppendChild(pc.Encode())
+	_, body, _, _ := tlv(cs.Bytes())
+	if got := pagingCookie(body); string(got) != "next" {
+		t.Errorf("pagingCookie = %q, want next", got)
+	}
+}
+
+func FuzzParseEntry(f *testing.F) {
+	f.Add(berEntry("uid=a,dc=x", map[string][]string{"mail": {"a@x"}}))
+	f.Add([]byte{0x04, 0x00, 0x30, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		parseEntry(b)
+		pagingCookie(b)
+		parseResult(b)
+	})
 }
