@@ -98,6 +98,11 @@ type Config struct {
 	// AllowPasswordWithoutTLS permits password operations on a connection
 	// without TLS. Never on Active Directory, which refuses them anyway.
 	AllowPasswordWithoutTLS bool `yaml:"allowPasswordWithoutTLS"`
+	// PlaceholderMember is a DN put in a mandatory reference attribute
+	// (groupOfNames' member) when an add comes without it, as it does in
+	// the first of two export passes; it is removed when real values are
+	// added. Empty: such an add fails with ObjectClassViolation.
+	PlaceholderMember string `yaml:"placeholderMember"`
 }
 
 // Containers is the scope of one partition.
@@ -278,6 +283,11 @@ func (c *Config) Validate() error {
 	if c.Filter != "" {
 		if _, err := goldap.CompileFilter(c.filterText()); err != nil {
 			return fmt.Errorf("ldap: filter %q: %w", c.Filter, err)
+		}
+	}
+	if c.PlaceholderMember != "" {
+		if _, err := normDN(c.PlaceholderMember); err != nil {
+			return fmt.Errorf("ldap: placeholderMember %q: %w", c.PlaceholderMember, err)
 		}
 	}
 	for typ, oc := range c.ObjectClasses {

@@ -240,6 +240,9 @@ func (c *conn) exportAdd(ctx context.Context, ch idsync.Change) connector.Export
 		}
 		req.Attribute("objectClass", []string{oc})
 	}
+	if c.cfg.PlaceholderMember != "" {
+		c.addPlaceholders(req)
+	}
 	if c.cfg.isAD() && pwd != "" {
 		// AD takes a password in the add itself, so the account can be
 		// created enabled.
@@ -410,6 +413,7 @@ func (c *conn) exportUpdate(_ context.Context, ch idsync.Change) connector.Expor
 		case idsync.AttrAdd:
 			if len(vals) > 0 {
 				req.Add(m.Name, vals)
+				c.dropPlaceholder(req, m)
 			}
 		case idsync.AttrDelete:
 			if len(vals) > 0 {
@@ -444,4 +448,43 @@ func (c *conn) exportDelete(_ context.Context, ch idsync.Change) connector.Expor
 		return c.result("delete", dn, err)
 	}
 	return connector.ExportResult{}
+}
+
+// addPlaceholders fills the mandatory reference attributes an add lacks
+// (a group's member in the first export pass) with the placeholder DN.
+func (c *conn) addPlaceholders(req *goldap.AddRequest) {
+	have := map[string]bool{}
+	var classes []string
+	for _, a := range req.Attributes {
+		have[strings.ToLower(a.Type)] = true
+		if strings.EqualFold(a.Type, "objectClass") {
+			classes = a.Vals
+		}
+	}
+	for _, oc := range classes {
+		for _, name := range c.schema.mustAttrs(oc) {
+			if have[strings.ToLower(name)] {
+				continue
+			}
+			if typ, _ := c.typeOf(name); typ == idsync.TypeReference {
+				req.Attribute(name, []string{c.cfg.PlaceholderMember})
+				have[strings.ToLower(name)] = true
+			}
+		}
+	}
+}
+
+// dropPlaceholder removes the placeholder from a reference attribute that
+// gets real values.
+func (c *conn) dropPlaceholder(req *goldap.ModifyRequest, m idsync.AttrMod) {
+	if c.cfg.PlaceholderMember == "" || m.Op != idsync.AttrAdd || len(m.Values) == 0 || m.Values[0].Type != idsync.TypeReference {
+		return
+	}
+	ph := fastNorm(c.cfg.PlaceholderMember)
+	for _, v := range m.Values {
+		if fastNorm(v.Str) == ph {
+			return
+		}
+	}
+	req.Delete(m.Name, []string{c.cfg.PlaceholderMember})
 }

@@ -138,3 +138,54 @@ func TestSpec9_2_ReferencesOpenLDAP(t *testing.T) {
 		t.Errorf("member = %v, want %v", got, want)
 	}
 }
+
+// TestSpec9_2_TwoPassGroupOfNamesPlaceholder: OpenLDAP's groupOfNames
+// requires member, so the first export pass adds the group with the
+// configured placeholder member; the second pass adds the real members
+// and removes the placeholder. Without a placeholder the add fails with
+// ObjectClassViolation.
+func TestSpec9_2_TwoPassGroupOfNamesPlaceholder(t *testing.T) {
+	s := need(t, "LDAP")
+	l := s.admin(t)
+	ou := s.testOU(t, l, "placeholder")
+	cfg := s.config(ou)
+	cfg.ObjectClasses = map[string]string{"person": "inetOrgPerson", "group": "groupOfNames"}
+	c := s.open(t, cfg)
+	sess, err := c.OpenExport(context.Background(), connector.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sess.ExportPage(context.Background(), []idsync.Change{{Op: idsync.OpAdd, ObjectType: "group", DN: "cn=g0," + ou, ID: "g0",
+		Mods: []idsync.AttrMod{{Name: "cn", Values: []idsync.Value{idsync.String("g0")}}}}})
+	if err != nil || res[0].ErrorType != "ObjectClassViolation" {
+		t.Errorf("groupOfNames add without member and placeholder: %v %+v, want ObjectClassViolation", err, res)
+	}
+	sess.Close(context.Background())
+
+	cfg.PlaceholderMember = "cn=placeholder"
+	c = s.open(t, cfg)
+	g, u1, u2 := "cn=g1,"+ou, "uid=pu1,"+ou, "uid=pu2,"+ou
+	user := func(dn, uid string) idsync.Change {
+		return idsync.Change{Op: idsync.OpAdd, ObjectType: "person", DN: dn, ID: uid, Mods: []idsync.AttrMod{
+			{Name: "uid", Values: []idsync.Value{idsync.String(uid)}}, {Name: "cn", Values: []idsync.Value{idsync.String(uid)}},
+			{Name: "sn", Values: []idsync.Value{idsync.String(uid)}}}}
+	}
+	exportPages(t, c,
+		[]idsync.Change{
+			{Op: idsync.OpAdd, ObjectType: "group", DN: g, ID: "g1", Mods: []idsync.AttrMod{{Name: "cn", Values: []idsync.Value{idsync.String("g1")}}}},
+			user(u1, "pu1"), user(u2, "pu2"),
+		},
+		[]idsync.Change{{Op: idsync.OpUpdate, ObjectType: "group", DN: g, ID: "g1b",
+			Mods: []idsync.AttrMod{{Name: "member", Op: idsync.AttrAdd, Values: []idsync.Value{idsync.Ref(u1), idsync.Ref(u2)}}}}})
+	snap, _ := importAll(t, c, connector.ImportOptions{})
+	for _, e := range snap {
+		if strings.EqualFold(e.DN, g) {
+			want := []string{strings.ToLower(u1), strings.ToLower(u2)}
+			if got := refStrings(e.Attrs["member"]); strings.Join(got, ";") != strings.Join(want, ";") {
+				t.Errorf("member after two passes = %v, want %v (placeholder removed)", got, want)
+			}
+			return
+		}
+	}
+	t.Errorf("group %s not imported", g)
+}

@@ -391,3 +391,21 @@ func (c *conn) Schema(ctx context.Context) (*idsync.Schema, error) {
 	}
 	return sc, nil
 }
+
+// mustAttrs returns the mandatory attributes of class name and its
+// superclasses.
+func (si *schemaInfo) mustAttrs(name string) []string {
+	var out []string
+	for i := 0; i < 30; i++ {
+		o := si.classes[strings.ToLower(name)]
+		if o == nil {
+			break
+		}
+		out = append(out, o.must...)
+		if len(o.sups) == 0 {
+			break
+		}
+		name = o.sups[0]
+	}
+	return out
+}
