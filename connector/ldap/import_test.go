@@ -92,3 +92,43 @@ func TestSASLExternalOverLDAPI(t *testing.T) {
 		t.Errorf("import over ldapi with SASL EXTERNAL: %d entries, want 1", len(snap))
 	}
 }
+
+// TestNamedAttributeAnchor: an ordinary attribute as the anchor; export
+// finds objects by anchor when the change has no DN.
+func TestNamedAttributeAnchor(t *testing.T) {
+	s := need(t, "LDAP")
+	l := s.admin(t)
+	ou := s.testOU(t, l, "anchor")
+	p := person("na1")
+	p["employeeNumber"] = []string{"E-1"}
+	add(t, l, "uid=na1,"+ou, p)
+	cfg := s.config(ou)
+	cfg.Anchor, cfg.Delta = "employeeNumber", DeltaNone
+	cfg.ObjectClasses = map[string]string{"person": "inetOrgPerson"}
+	c := s.open(t, cfg)
+	snap, _ := importAll(t, c, connector.ImportOptions{})
+	if _, ok := snap["E-1"]; !ok || len(snap) != 1 {
+		t.Fatalf("anchors = %v, want E-1", snap)
+	}
+	sess, err := c.OpenExport(t.Context(), connector.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close(t.Context())
+	res, err := sess.ExportPage(t.Context(), []idsync.Change{
+		{Op: idsync.OpUpdate, ObjectType: "person", Anchor: "E-1", ID: "u", Mods: []idsync.AttrMod{{Name: "mail", Op: idsync.AttrReplace, Values: []idsync.Value{idsync.String("by-anchor@example.com")}}}},
+		{Op: idsync.OpAdd, ObjectType: "person", DN: "uid=na2," + ou, ID: "a", Mods: []idsync.AttrMod{
+			{Name: "uid", Values: []idsync.Value{idsync.String("na2")}}, {Name: "cn", Values: []idsync.Value{idsync.String("na2")}},
+			{Name: "sn", Values: []idsync.Value{idsync.String("na2")}}, {Name: "employeeNumber", Values: []idsync.Value{idsync.String("E-2")}}}},
+	})
+	if err != nil || res[0].Err != nil || res[1].Err != nil {
+		t.Fatalf("export: %v %+v", err, res)
+	}
+	if res[1].Anchor != "E-2" {
+		t.Errorf("add returned anchor %q, want E-2", res[1].Anchor)
+	}
+	snap, _ = importAll(t, c, connector.ImportOptions{})
+	if got := snap["E-1"].Attrs.Get("mail").String(); got != "by-anchor@example.com" {
+		t.Errorf("update by anchor: mail = %q", got)
+	}
+}

@@ -320,3 +320,51 @@ func FuzzParseEntry(f *testing.F) {
 		parseResult(b)
 	})
 }
+
+func TestFilters(t *testing.T) {
+	c := &conn{cfg: Config{ObjectClasses: map[string]string{"user": "user", "group": "group", "person": "user"}, Filter: "!(cn=x*)", Anchor: "objectGUID"}}
+	if got, want := c.classFilter(), "(&(|(objectClass=group)(objectClass=user))(!(cn=x*)))"; got != want {
+		t.Errorf("classFilter = %q, want %q", got, want)
+	}
+	if _, err := goldap.CompileFilter(c.classFilter()); err != nil {
+		t.Errorf("classFilter does not compile: %v", err)
+	}
+	f, err := c.anchorFilter("ccc7e48d-78a0-4d63-8ca6-0d5cde55c940")
+	if err != nil || f != `(objectGUID=\8d\e4\c7\cc\a0\78\63\4d\8c\a6\0d\5c\de\55\c9\40)` {
+		t.Errorf("anchorFilter(GUID) = %q, %v", f, err)
+	}
+	if _, err := c.anchorFilter("not-a-guid"); err == nil {
+		t.Errorf("anchorFilter accepted a bad GUID")
+	}
+	c.cfg.Anchor = "employeeNumber"
+	if f, _ := c.anchorFilter("a*(b)"); f != `(employeeNumber=a\2a\28b\29)` {
+		t.Errorf("anchorFilter escapes = %q", f)
+	}
+	if got := (&conn{}).classFilter(); got != "(objectClass=*)" {
+		t.Errorf("classFilter without mapping = %q", got)
+	}
+}
+
+func TestPostReadControlEncoding(t *testing.T) {
+	b := postReadControl{attrs: []string{"entryUUID"}}.Encode().Bytes()
+	// SEQUENCE { OID, OCTET STRING { SEQUENCE { "entryUUID" } } }
+	tag, body, _, err := tlv(b)
+	if err != nil || tag != 0x30 {
+		t.Fatalf("control: %x %v", b, err)
+	}
+	tag, oid, rest, _ := tlv(body)
+	if tag != 0x04 || string(oid) != controlPostRead {
+		t.Errorf("control type %q", oid)
+	}
+	tag, val, _, _ := tlv(rest)
+	if tag != 0x04 {
+		t.Fatalf("control value tag %#x", tag)
+	}
+	tag, sel, _, _ := tlv(val)
+	if tag != 0x30 {
+		t.Fatalf("attribute selection tag %#x", tag)
+	}
+	if _, a, _, _ := tlv(sel); string(a) != "entryUUID" {
+		t.Errorf("selected attribute %q", a)
+	}
+}
