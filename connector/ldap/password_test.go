@@ -145,3 +145,43 @@ func tryBind(url, dn, pw string) error {
 	}
 	return nil
 }
+
+// TestADUserAccountControlWithoutPassword: an enabled account (UAC 512)
+// exported without a password is created disabled, then the flags are
+// set; the DC's answer to enabling a password-less account is the
+// export's result, and the object exists either way (its anchor is
+// returned so the next import confirms it).
+func TestADUserAccountControlWithoutPassword(t *testing.T) {
+	s := need(t, "AD")
+	l := s.admin(t)
+	ou := s.testOU(t, l, "uac")
+	sam := fmt.Sprintf("uac%d", ouSeq.Add(1)+int64(len(ou))%1000)
+	dn := "CN=" + sam + "," + ou
+	cfg := s.config(ou)
+	cfg.ObjectClasses = map[string]string{"user": "user"}
+	c := s.open(t, cfg)
+	sess, err := c.OpenExport(context.Background(), connector.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close(context.Background())
+	res, err := sess.ExportPage(context.Background(), []idsync.Change{{Op: idsync.OpAdd, ObjectType: "user", DN: dn, ID: "x",
+		Mods: []idsync.AttrMod{
+			{Name: "sAMAccountName", Values: []idsync.Value{idsync.String(sam)}},
+			{Name: "userAccountControl", Values: []idsync.Value{idsync.Int(uacNormalAccount | uacPasswdNotReqd)}},
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Anchor == "" {
+		t.Fatalf("no anchor for the added account: %+v", res[0])
+	}
+	uac, _ := strconv.Atoi(readAttr(t, l, dn, "userAccountControl"))
+	if res[0].Err == nil && uac != uacNormalAccount|uacPasswdNotReqd {
+		t.Errorf("export succeeded but userAccountControl = %d, want %d", uac, uacNormalAccount|uacPasswdNotReqd)
+	}
+	if res[0].Err != nil && res[0].ErrorType == "" {
+		t.Errorf("failed flags update without an error type: %v", res[0].Err)
+	}
+	t.Logf("result: %v %s; userAccountControl %d", res[0].Err, res[0].ErrorType, uac)
+}
