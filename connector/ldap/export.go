@@ -45,23 +45,144 @@ func (s *exportSession) Close(context.Context) error {
 	return nil
 }
 
+// addWindow is how many adds may be in flight at once on the add
+// connection.
+const addWindow = 16
+
+// inflight is an add sent and not yet answered.
+type inflight struct {
+	idx int
+	dn  string
+}
+
 // ExportPage implements connector.ExportSession: each change is one or
 // more LDAP operations, done in order. An object's failure is its
 // result; a lost connection fails the page (KindTransient).
+//
+// Adds to a server with the post-read control are pipelined: up to
+// addWindow are in flight at once, each answered with its anchor. An add
+// waits for the adds in flight when its parent or a DN it references is
+// among them, and every other operation waits for all of them, so the
+// page's order holds wherever it matters.
 func (s *exportSession) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
-	out := make([]connector.ExportResult, 0, len(changes))
-	for _, ch := range changes {
-		if err := ctx.Err(); err != nil {
-			return out, err
+	c := s.c
+	out := make([]connector.ExportResult, len(changes))
+	fly := map[int64]inflight{}
+	flyDN := map[string]int{}
+	drainOne := func() error {
+		id, e, opErr, connErr := c.addConn.readAdd()
+		if connErr != nil {
+			c.addConn.Close()
+			c.addConn = nil
+			return c.classify("add", connErr)
 		}
-		r := s.c.export(ctx, ch)
-		r.ID = ch.ID
-		if r.Err != nil && idsync.KindOf(r.Err) == idsync.KindTransient {
-			return out, r.Err
+		f, ok := fly[id]
+		if !ok {
+			return fmt.Errorf("ldap: add response for unknown message %d", id)
 		}
-		out = append(out, r)
+		delete(fly, id)
+		n := fastNorm(f.dn)
+		if flyDN[n]--; flyDN[n] <= 0 {
+			delete(flyDN, n)
+		}
+		switch {
+		case opErr != nil:
+			out[f.idx] = c.result("add", f.dn, opErr)
+		case e != nil:
+			if a, err := c.anchorOf(e); err == nil {
+				out[f.idx] = connector.ExportResult{Anchor: a, DN: e.DN}
+				break
+			}
+			fallthrough
+		default:
+			out[f.idx] = c.addedResult(f.dn)
+		}
+		return nil
 	}
-	return out, nil
+	drainAll := func() error {
+		for len(fly) > 0 {
+			if err := drainOne(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	done := func(n int) ([]connector.ExportResult, error) {
+		for i := range changes[:n] {
+			out[i].ID = changes[i].ID
+		}
+		return out[:n], nil
+	}
+	pipeline := !c.cfg.isAD() && c.root.controls[controlPostRead]
+	for i, ch := range changes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if pipeline && ch.Op == idsync.OpAdd {
+			req, fail := c.buildAdd(ch)
+			if fail != nil {
+				out[i] = *fail
+				continue
+			}
+			if dependsOnInflight(req, flyDN) {
+				if err := drainAll(); err != nil {
+					return nil, err
+				}
+			}
+			if c.addConn == nil {
+				rc, err := c.dialRaw(ctx)
+				if err != nil {
+					return nil, err
+				}
+				c.addConn = rc
+			}
+			id, err := c.addConn.sendAdd(req.DN, req.Attributes, []string{c.cfg.anchor()})
+			if err != nil {
+				c.addConn.Close()
+				c.addConn = nil
+				return nil, c.classify("add "+req.DN, err)
+			}
+			fly[id] = inflight{idx: i, dn: req.DN}
+			flyDN[fastNorm(req.DN)]++
+			if len(fly) >= addWindow {
+				if err := drainOne(); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if err := drainAll(); err != nil {
+			return nil, err
+		}
+		r := c.export(ctx, ch)
+		if r.Err != nil && idsync.KindOf(r.Err) == idsync.KindTransient {
+			return nil, r.Err
+		}
+		out[i] = r
+	}
+	if err := drainAll(); err != nil {
+		return nil, err
+	}
+	return done(len(changes))
+}
+
+// dependsOnInflight reports whether an add needs an add in flight done
+// first: its parent, or an entry it references, is being added.
+func dependsOnInflight(req *goldap.AddRequest, flyDN map[string]int) bool {
+	if len(flyDN) == 0 {
+		return false
+	}
+	if _, parent := splitDN(req.DN); flyDN[fastNorm(parent)] > 0 {
+		return true
+	}
+	for _, a := range req.Attributes {
+		for _, v := range a.Vals {
+			if strings.Contains(v, "=") && flyDN[fastNorm(v)] > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *conn) export(ctx context.Context, ch idsync.Change) connector.ExportResult {
@@ -195,6 +316,57 @@ func (c *conn) requireTLSForPassword() error {
 	return nil
 }
 
+// buildAdd builds the add request of a change for a server other than
+// Active Directory, or the result of a change that cannot be sent.
+func (c *conn) buildAdd(ch idsync.Change) (*goldap.AddRequest, *connector.ExportResult) {
+	if ch.DN == "" {
+		r := failed(errors.New("add without a DN"), "InvalidDN")
+		return nil, &r
+	}
+	req := goldap.NewAddRequest(ch.DN, nil)
+	hasOC := false
+	for _, m := range ch.Mods {
+		if len(m.Values) == 0 || m.Op == idsync.AttrDelete || m.Op == idsync.AttrClear {
+			continue
+		}
+		if strings.EqualFold(m.Name, "objectClass") {
+			hasOC = true
+		}
+		if strings.EqualFold(m.Name, c.cfg.anchor()) && strings.EqualFold(m.Name, "entryUUID") {
+			continue // assigned by the server
+		}
+		if isPasswordAttr(m.Name) {
+			if err := c.requireTLSForPassword(); err != nil {
+				r := failed(err, "PasswordRequiresTLS")
+				return nil, &r
+			}
+			req.Attribute("userPassword", []string{m.Values[0].String()})
+			continue
+		}
+		vals, err := c.encodeValues(m.Name, m.Values)
+		if err != nil {
+			r := failed(err, "InvalidAttributeSyntax")
+			return nil, &r
+		}
+		req.Attribute(m.Name, vals)
+	}
+	if !hasOC {
+		oc := c.cfg.ObjectClasses[ch.ObjectType]
+		if oc == "" {
+			oc = ch.ObjectType
+		}
+		if oc == "" {
+			r := failed(errors.New("add without objectClass or object type"), "ObjectClassViolation")
+			return nil, &r
+		}
+		req.Attribute("objectClass", []string{oc})
+	}
+	if c.cfg.PlaceholderMember != "" {
+		c.addPlaceholders(req)
+	}
+	return req, nil
+}
+
 func (c *conn) exportAdd(ctx context.Context, ch idsync.Change) connector.ExportResult {
 	if ch.DN == "" {
 		return failed(errors.New("add without a DN"), "InvalidDN")
@@ -275,34 +447,12 @@ func (c *conn) exportAdd(ctx context.Context, ch idsync.Change) connector.Export
 		}
 		return r
 	}
-	if pwd != "" && !c.cfg.isAD() {
-		req.Attribute("userPassword", []string{pwd})
-	}
-	if !c.cfg.isAD() && c.root.controls[controlPostRead] {
-		// One round trip: the add returns the new entry's anchor.
-		if c.addConn == nil {
-			rc, err := c.dialRaw(ctx)
-			if err != nil {
-				return connector.ExportResult{Err: err}
-			}
-			c.addConn = rc
+	if !c.cfg.isAD() {
+		r, fail := c.buildAdd(ch)
+		if fail != nil {
+			return *fail
 		}
-		e, err := c.addConn.add(ch.DN, req.Attributes, []string{c.cfg.anchor()})
-		if err != nil {
-			var le *goldap.Error
-			if !errors.As(err, &le) {
-				// a broken connection: the next add dials again
-				c.addConn.Close()
-				c.addConn = nil
-			}
-			return c.result("add", ch.DN, err)
-		}
-		if e != nil {
-			if a, err := c.anchorOf(e); err == nil {
-				return connector.ExportResult{Anchor: a, DN: e.DN}
-			}
-		}
-		return c.addedResult(ch.DN)
+		req = r
 	}
 	if err := c.l.Add(req); err != nil {
 		return c.result("add", ch.DN, err)

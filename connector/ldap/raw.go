@@ -135,35 +135,44 @@ func (rc *rawConn) send(op *ber.Packet, controls []goldap.Control) error {
 // the op's content and the message's controls element (nil when none).
 // The slices point into a buffer the next call reuses.
 func (rc *rawConn) readMessage() (opTag byte, op, controls []byte, err error) {
+	_, opTag, op, controls, err = rc.readMessageID()
+	return opTag, op, controls, err
+}
+
+// readMessageID is readMessage that also returns the message ID.
+func (rc *rawConn) readMessageID() (id int64, opTag byte, op, controls []byte, err error) {
 	rc.nc.SetReadDeadline(time.Now().Add(rc.tout))
 	tag, err := rc.r.ReadByte()
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, 0, nil, nil, err
 	}
 	if tag != 0x30 {
-		return 0, nil, nil, fmt.Errorf("ldap: malformed message: tag %#x", tag)
+		return 0, 0, nil, nil, fmt.Errorf("ldap: malformed message: tag %#x", tag)
 	}
 	n, err := readLength(rc.r)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, 0, nil, nil, err
 	}
 	if n > 256<<20 {
-		return 0, nil, nil, fmt.Errorf("ldap: message of %d bytes is too large", n)
+		return 0, 0, nil, nil, fmt.Errorf("ldap: message of %d bytes is too large", n)
 	}
 	if cap(rc.buf) < n {
 		rc.buf = make([]byte, n, n+n/4)
 	}
 	b := rc.buf[:n]
 	if _, err := io.ReadFull(rc.r, b); err != nil {
-		return 0, nil, nil, err
+		return 0, 0, nil, nil, err
 	}
-	t, _, rest, err := tlv(b) // messageID
-	if err != nil || t != 0x02 {
-		return 0, nil, nil, fmt.Errorf("ldap: malformed message ID")
+	t, idb, rest, err := tlv(b) // messageID
+	if err != nil || t != 0x02 || len(idb) == 0 || len(idb) > 8 {
+		return 0, 0, nil, nil, fmt.Errorf("ldap: malformed message ID")
+	}
+	for _, x := range idb {
+		id = id<<8 | int64(x)
 	}
 	opTag, op, rest, err = tlv(rest)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, 0, nil, nil, err
 	}
 	if len(rest) > 0 {
 		t, c, _, err := tlv(rest)
@@ -171,7 +180,7 @@ func (rc *rawConn) readMessage() (opTag byte, op, controls []byte, err error) {
 			controls = c
 		}
 	}
-	return opTag, op, controls, nil
+	return id, opTag, op, controls, nil
 }
 
 func readLength(r *bufio.Reader) (int, error) {
@@ -428,9 +437,9 @@ func (p postReadControl) Encode() *ber.Packet {
 	return pkt
 }
 
-// rawAdd adds an entry with the post-read control and returns the entry
-// as the server holds it after the add (nil when the server sent none).
-func (rc *rawConn) add(dn string, attrs []goldap.Attribute, read []string) (*goldap.Entry, error) {
+// sendAdd sends an add with the post-read control and returns its
+// message ID; readAdd reads a response. Several adds may be in flight.
+func (rc *rawConn) sendAdd(dn string, attrs []goldap.Attribute, read []string) (int64, error) {
 	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 8, nil, "Add Request")
 	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, "DN"))
 	list := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "Attributes")
@@ -446,22 +455,29 @@ func (rc *rawConn) add(dn string, attrs []goldap.Attribute, read []string) (*gol
 	}
 	op.AppendChild(list)
 	if err := rc.send(op, []goldap.Control{postReadControl{attrs: read}}); err != nil {
-		return nil, err
+		return 0, err
 	}
-	tag, body, ctrls, err := rc.readMessage()
+	return rc.id, nil
+}
+
+// readAdd reads one add response: its message ID, the entry of the
+// post-read control (nil when none), the operation's own failure (a
+// *goldap.Error), or a broken connection (connErr).
+func (rc *rawConn) readAdd() (id int64, e *goldap.Entry, opErr, connErr error) {
+	id, tag, body, ctrls, err := rc.readMessageID()
 	if err != nil {
-		return nil, err
+		return 0, nil, nil, err
 	}
 	if tag != 0x69 {
-		return nil, fmt.Errorf("ldap: add %s: unexpected response tag %#x", dn, tag)
+		return id, nil, nil, fmt.Errorf("ldap: add: unexpected response tag %#x", tag)
 	}
 	if err := parseResult(body); err != nil {
-		return nil, err
+		return id, nil, err, nil
 	}
 	for len(ctrls) > 0 {
 		t, one, rest, err := tlv(ctrls)
 		if err != nil || t != 0x30 {
-			return nil, nil
+			return id, nil, nil, nil
 		}
 		ctrls = rest
 		t, oid, rest2, err := tlv(one)
@@ -473,13 +489,17 @@ func (rc *rawConn) add(dn string, attrs []goldap.Attribute, read []string) (*gol
 			t, v, _, err = tlv(rest3)
 		}
 		if err != nil || t != 0x04 {
-			return nil, nil
+			return id, nil, nil, nil
 		}
 		t, ent, _, err := tlv(v)
 		if err != nil || t != 0x64 {
-			return nil, nil
+			return id, nil, nil, nil
 		}
-		return parseEntry(ent)
+		e, err := parseEntry(ent)
+		if err != nil {
+			return id, nil, nil, nil
+		}
+		return id, e, nil, nil
 	}
-	return nil, nil
+	return id, nil, nil, nil
 }
