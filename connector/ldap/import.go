@@ -347,7 +347,11 @@ func (c *conn) toAttrs(ctx context.Context, e *goldap.Entry) (idsync.Attrs, erro
 		}
 		if len(vs) > 0 {
 			canon := c.info(name).canon
-			attrs[canon] = append(attrs[canon], vs...)
+			if old, ok := attrs[canon]; ok {
+				attrs[canon] = append(old, vs...)
+			} else {
+				attrs[canon] = vs
+			}
 		}
 	}
 	return attrs, nil
@@ -440,7 +444,10 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 	stop := context.AfterFunc(rctx, func() { rc.Close() })
 	defer stop()
 	size := c.cfg.pageSize(opts.PageSize)
-	entries := make(chan idsync.Entry, size)
+	// Entries travel in batches: one channel operation per batch, not per
+	// entry.
+	const batch = 256
+	entries := make(chan []idsync.Entry, 1+size/batch)
 	readErr := make(chan error, 1)
 	done := make(chan struct{})
 	defer func() {
@@ -452,6 +459,19 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 	go func() {
 		defer close(done)
 		defer close(entries)
+		buf := make([]idsync.Entry, 0, batch)
+		flush := func() error {
+			if len(buf) == 0 {
+				return nil
+			}
+			select {
+			case entries <- buf:
+				buf = make([]idsync.Entry, 0, batch)
+				return nil
+			case <-rctx.Done():
+				return rctx.Err()
+			}
+		}
 		for _, s := range scopes {
 			for _, base := range s.bases {
 				req := goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
@@ -463,26 +483,30 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 					if en.ObjectType == "" && en.Err == nil {
 						return nil
 					}
-					select {
-					case entries <- en:
-						return nil
-					case <-rctx.Done():
-						return rctx.Err()
+					buf = append(buf, en)
+					if len(buf) == batch {
+						return flush()
 					}
-				})
+					return nil
+				}, flush)
 				if err != nil {
 					readErr <- err
 					return
 				}
 			}
 		}
-	}()
-	for en := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if err := flush(); err != nil {
+			readErr <- err
 		}
-		if err := emit(en); err != nil {
-			return nil, err
+	}()
+	for ens := range entries {
+		for _, en := range ens {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if err := emit(en); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {

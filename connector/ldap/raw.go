@@ -269,12 +269,12 @@ func (rc *rawConn) roundTrip(op *ber.Packet, want byte) error {
 	return parseResult(body)
 }
 
-// parseEntry decodes a SearchResultEntry into a go-ldap Entry. Values
-// share one copy of the message.
+// parseEntry decodes a SearchResultEntry into a go-ldap Entry. It makes a
+// handful of allocations per entry, whatever its size: one copy of the
+// message as bytes and one as a string, which the values' ByteValues and
+// Values slice, and exactly sized slices counted in a first pass.
 func parseEntry(op []byte) (*goldap.Entry, error) {
-	own := make([]byte, len(op))
-	copy(own, op)
-	t, dn, rest, err := tlv(own)
+	t, dn, rest, err := tlv(op)
 	if err != nil || t != 0x04 {
 		return nil, errors.New("ldap: malformed entry name")
 	}
@@ -282,14 +282,15 @@ func parseEntry(op []byte) (*goldap.Entry, error) {
 	if err != nil || t != 0x30 {
 		return nil, errors.New("ldap: malformed entry attributes")
 	}
-	e := &goldap.Entry{DN: string(dn)}
-	for len(attrs) > 0 {
+	// First pass: validate and count.
+	nAttrs, nVals := 0, 0
+	for p := attrs; len(p) > 0; {
 		var one []byte
-		t, one, attrs, err = tlv(attrs)
+		t, one, p, err = tlv(p)
 		if err != nil || t != 0x30 {
 			return nil, errors.New("ldap: malformed attribute")
 		}
-		t, name, vals, err := tlv(one)
+		t, _, vals, err := tlv(one)
 		if err != nil || t != 0x04 {
 			return nil, errors.New("ldap: malformed attribute type")
 		}
@@ -297,33 +298,61 @@ func parseEntry(op []byte) (*goldap.Entry, error) {
 		if err != nil || t != 0x31 {
 			return nil, errors.New("ldap: malformed attribute values")
 		}
-		a := &goldap.EntryAttribute{Name: string(name)}
 		for len(set) > 0 {
-			var v []byte
-			t, v, set, err = tlv(set)
+			t, _, set, err = tlv(set)
 			if err != nil || t != 0x04 {
 				return nil, errors.New("ldap: malformed attribute value")
 			}
-			a.ByteValues = append(a.ByteValues, v)
-			a.Values = append(a.Values, string(v))
+			nVals++
 		}
-		e.Attributes = append(e.Attributes, a)
+		nAttrs++
+	}
+	// Second pass: build, slicing one copy of the message. A content
+	// slice returned by tlv shares own's array, so its offset in own is
+	// cap(own) - cap(slice).
+	own := make([]byte, len(op))
+	copy(own, op)
+	str := string(own)
+	at := func(b []byte) int { return cap(own) - cap(b) }
+	e := &goldap.Entry{DN: string(dn), Attributes: make([]*goldap.EntryAttribute, nAttrs)}
+	store := make([]goldap.EntryAttribute, nAttrs)
+	byteVals := make([][]byte, nVals)
+	strVals := make([]string, nVals)
+	_, _, rest2, _ := tlv(own)
+	_, p, _, _ := tlv(rest2)
+	i, v := 0, 0
+	for ; len(p) > 0 && i < nAttrs; i++ {
+		var one []byte
+		_, one, p, _ = tlv(p)
+		_, name, vals, _ := tlv(one)
+		_, set, _, _ := tlv(vals)
+		a := &store[i]
+		a.Name = str[at(name) : at(name)+len(name)]
+		first := v
+		for len(set) > 0 && v < nVals {
+			var val []byte
+			_, val, set, _ = tlv(set)
+			o := at(val)
+			byteVals[v] = own[o : o+len(val) : o+len(val)]
+			strVals[v] = str[o : o+len(val)]
+			v++
+		}
+		a.ByteValues = byteVals[first:v:v]
+		a.Values = strVals[first:v:v]
+		e.Attributes[i] = a
 	}
 	return e, nil
 }
 
 // search runs a paged subtree search on the raw connection and calls fn
 // for each entry.
-func (c *conn) rawPaged(ctx context.Context, rc *rawConn, req *goldap.SearchRequest, size int, fn func(*goldap.Entry) error) error {
+func (c *conn) rawPaged(ctx context.Context, rc *rawConn, req *goldap.SearchRequest, size int, fn func(*goldap.Entry) error, endPage func() error) error {
 	filter, err := goldap.CompileFilter(req.Filter)
 	if err != nil {
 		return fmt.Errorf("ldap: filter %s: %w", req.Filter, err)
 	}
 	pc := goldap.NewControlPaging(uint32(size))
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	sendReq := func() error {
 		op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 3, nil, "Search Request")
 		op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, req.BaseDN, "Base DN"))
 		op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagEnumerated, uint64(req.Scope), "Scope"))
@@ -340,40 +369,53 @@ func (c *conn) rawPaged(ctx context.Context, rc *rawConn, req *goldap.SearchRequ
 		if err := rc.send(op, append([]goldap.Control{pc}, req.Controls...)); err != nil {
 			return c.classify("search "+req.BaseDN, err)
 		}
-		var cookie []byte
-	read:
-		for {
-			tag, body, ctrls, err := rc.readMessage()
+		return nil
+	}
+	if err := sendReq(); err != nil {
+		return err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tag, body, ctrls, err := rc.readMessage()
+		if err != nil {
+			return c.classify("search "+req.BaseDN, err)
+		}
+		switch tag {
+		case 0x64: // SearchResultEntry
+			e, err := parseEntry(body)
 			if err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		case 0x65: // SearchResultDone
+			if err := parseResult(body); err != nil {
 				return c.classify("search "+req.BaseDN, err)
 			}
-			switch tag {
-			case 0x64: // SearchResultEntry
-				e, err := parseEntry(body)
-				if err != nil {
+			cookie := pagingCookie(ctrls)
+			if len(cookie) > 0 {
+				// Ask for the next page before handing this one over, so
+				// that the server works while the caller stores.
+				pc.SetCookie(cookie)
+				if err := sendReq(); err != nil {
 					return err
 				}
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := fn(e); err != nil {
-					return err
-				}
-			case 0x65: // SearchResultDone
-				if err := parseResult(body); err != nil {
-					return c.classify("search "+req.BaseDN, err)
-				}
-				cookie = pagingCookie(ctrls)
-				break read
-			case 0x73, 0x79: // references, intermediate responses
-			default:
-				return fmt.Errorf("ldap: search %s: unexpected response tag %#x", req.BaseDN, tag)
 			}
+			if endPage != nil {
+				if err := endPage(); err != nil {
+					return err
+				}
+			}
+			if len(cookie) == 0 {
+				return nil
+			}
+		case 0x73, 0x79: // references, intermediate responses
+		default:
+			return fmt.Errorf("ldap: search %s: unexpected response tag %#x", req.BaseDN, tag)
 		}
-		if len(cookie) == 0 {
-			return nil
-		}
-		pc.SetCookie(cookie)
 	}
 }
 

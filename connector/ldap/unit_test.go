@@ -3,6 +3,7 @@ package ldap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -297,6 +298,23 @@ func TestParseEntry(t *testing.T) {
 	if e.DN != "uid=a,dc=x" || len(e.GetAttributeValues("mail")) != 2 || e.GetAttributeValue("cn") != long {
 		t.Errorf("parseEntry = %+v", e)
 	}
+	want := map[string][]string{"a": {"1"}, "bb": {strings.Repeat("y", 200), "", "z"}, "c": {long, "w"}, "d": {}}
+	e, err = parseEntry(berEntry("cn=x", want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, a := range e.Attributes {
+		got[a.Name] = append([]string{}, a.Values...)
+		for i := range a.Values {
+			if string(a.ByteValues[i]) != a.Values[i] {
+				t.Errorf("%s: ByteValues[%d] = %q, Values[%d] = %q", a.Name, i, a.ByteValues[i], i, a.Values[i])
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("parseEntry = %v, want %v", got, want)
+	}
 	if _, err := parseEntry([]byte{0x04, 0x05, 'a'}); err == nil {
 		t.Errorf("parseEntry accepted a truncated entry")
 	}
@@ -315,7 +333,15 @@ func FuzzParseEntry(f *testing.F) {
 	f.Add(berEntry("uid=a,dc=x", map[string][]string{"mail": {"a@x"}}))
 	f.Add([]byte{0x04, 0x00, 0x30, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parseEntry(b)
+		if e, err := parseEntry(b); err == nil {
+			for _, a := range e.Attributes {
+				for i := range a.Values {
+					if string(a.ByteValues[i]) != a.Values[i] {
+						t.Fatalf("ByteValues and Values differ: %q %q", a.ByteValues[i], a.Values[i])
+					}
+				}
+			}
+		}
 		pagingCookie(b)
 		parseResult(b)
 	})
