@@ -28,6 +28,7 @@ import (
 	"github.com/idsync/idsync/config"
 	"github.com/idsync/idsync/connector"
 	csvconn "github.com/idsync/idsync/connector/csv"
+	ldapconn "github.com/idsync/idsync/connector/ldap"
 	scimconn "github.com/idsync/idsync/connector/scim"
 	"github.com/idsync/idsync/connector/script"
 	"github.com/idsync/idsync/connector/sqlconn"
@@ -160,7 +161,7 @@ type app struct {
 
 // registry returns the connector types this binary ships.
 func registry() *connector.Registry {
-	return connector.NewRegistry(csvconn.Type, scimconn.Type, script.Type, sqlconn.Type)
+	return connector.NewRegistry(csvconn.Type, ldapconn.Type, scimconn.Type, script.Type, sqlconn.Type)
 }
 
 func (a *app) rootCmd() *cobra.Command {
