@@ -47,3 +47,67 @@ func TestImportMIMCommand(t *testing.T) {
 		t.Errorf("broken file:\n%s", r)
 	}
 }
+
+// TestImportMIMEverySampleValidates imports every MIM sample with the binary's
+// full registry (sql, ldap, script, ...) and checks that whatever import-mim
+// writes passes `idsync validate`, and that the three samples with nothing we
+// can carry (FIM Service MA, Azure AD connector, the metaverse) exit 1.
+func TestImportMIMEverySampleValidates(t *testing.T) {
+	samples, err := filepath.Glob(filepath.Join(mimSamples, "*.[xX][mM][lL]"))
+	if err != nil || len(samples) < 12 {
+		t.Fatalf("samples: %v (%d files)", err, len(samples))
+	}
+	wantType := map[string]string{
+		"aadc-configdoc_AD_Connector":  "type: ldap",
+		"mimconfigdoc_ADAM_ADLDS":      "type: ldap",
+		"mimconfigdoc_AD_Contoso":      "type: ldap",
+		"granfeldt-psma":               "type: script",
+		"ms-ecma2host_PowerShell":      "type: script",
+		"ms-powershell-connector":      "type: script",
+		"granfeldt-sqlma":              "type: sql",
+		"mimconfigdoc_MSSQL_ContosoHR": "type: sql",
+		"mimconfigdoc_MSSQL_HROrg":     "type: sql",
+		"aadc-configdoc_AAD_Connector": "",
+		"mimconfigdoc_FIM_FIMService":  "",
+		"mimconfigdoc_MV.":             "",
+	}
+	for _, s := range samples {
+		base := filepath.Base(s)
+		want, known := "", false
+		for prefix, typ := range wantType {
+			if strings.HasPrefix(base, prefix) {
+				want, known = typ, true
+			}
+		}
+		if !known {
+			t.Errorf("%s: a sample this test does not know", base)
+			continue
+		}
+		t.Run(base, func(t *testing.T) {
+			dir := t.TempDir()
+			abs, _ := filepath.Abs(s)
+			out := filepath.Join(dir, "conf")
+			r := runCLI(t, dir, "config", "import-mim", abs, "--out", out)
+			if want == "" {
+				if r.code != 1 {
+					t.Fatalf("nothing carriable: want exit 1:\n%s", r)
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("import-mim:\n%s", r)
+			}
+			files, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
+			if len(files) != 1 {
+				t.Fatalf("want one connector file, got %v", files)
+			}
+			data, _ := os.ReadFile(files[0])
+			if !strings.Contains(string(data), want) {
+				t.Errorf("want %q in:\n%s", want, data)
+			}
+			if r := runCLI(t, dir, "--config", out, "validate"); r.code != 0 {
+				t.Errorf("validate of the imported configuration:\n%s", r)
+			}
+		})
+	}
+}
