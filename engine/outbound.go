@@ -542,10 +542,26 @@ func (p *syncPage) computeOutbound(ctx context.Context, mv *idsync.MVObject, o *
 			break
 		}
 		if !decided && !merging {
-			if ignored {
+			mergeOnly := len(list) > 0
+			for _, c := range list {
+				mergeOnly = mergeOnly && (c.flow.Merge == idsync.MergeMerge || c.flow.Merge == idsync.MergeCaseInsensitive)
+			}
+			if ignored || mergeOnly {
+				// Merge flows that contribute nothing leave the target
+				// attribute alone: they add values, never remove them.
 				continue
 			}
 			result = nil
+		}
+		if merging && !decided && o != nil {
+			// Outbound Merge flows add their values to what the target
+			// object holds (Entra's Exchange hybrid writeback adds an X500
+			// address to proxyAddresses and keeps the others).
+			fold := false
+			for _, c := range list {
+				fold = fold || c.flow.Merge == idsync.MergeCaseInsensitive
+			}
+			result = mergeValues(slices.Clone(o.Attrs[name]), result, fold)
 		}
 		if name == idsync.DNAttr {
 			if len(result) > 0 {
