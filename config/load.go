@@ -819,6 +819,9 @@ func (l *loader) finish() {
 // resolveStore makes a relative SQLite path absolute against dir.
 func resolveStore(dir, dsn string) string {
 	p, ok := strings.CutPrefix(dsn, "sqlite:")
+	if !ok && !strings.Contains(dsn, "://") {
+		p, ok = dsn, true // a bare path names an SQLite file
+	}
 	if !ok || p == "" || p == ":memory:" || strings.HasPrefix(p, "file:") || filepath.IsAbs(p) {
 		return dsn
 	}

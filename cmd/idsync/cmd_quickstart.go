@@ -85,7 +85,7 @@ func (a *app) quickstart(ctx context.Context, dir string) error {
 	}
 	dsn := a.storeDSN
 	if dsn == "" {
-		dsn = resolveDSN(cfg.Store, cfg.Dir)
+		dsn = cfg.Store
 	}
 	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -276,24 +275,7 @@ func (a *app) dsn(cfg *config.Config) string {
 	if a.storeDSN != "" {
 		return a.storeDSN
 	}
-	return resolveDSN(cfg.Store, cfg.Dir)
-}
-
-func resolveDSN(dsn, dir string) string {
-	if dsn == "" {
-		dsn = "sqlite:idsync.db"
-	}
-	path, isSQLite := strings.CutPrefix(dsn, "sqlite:")
-	if !isSQLite {
-		if strings.Contains(dsn, "://") {
-			return dsn
-		}
-		path = dsn // a bare path
-	}
-	if path == "" || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") || filepath.IsAbs(path) {
-		return dsn
-	}
-	return "sqlite:" + filepath.Join(dir, path)
+	return cfg.Store // relative SQLite paths are resolved by config.Load
 }
 
 // openStore loads the configuration and opens its store.

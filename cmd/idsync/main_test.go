@@ -375,3 +375,24 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 }
+
+// A relative --config resolves the configuration's relative store path
+// once, against the configuration directory (it used to be joined twice:
+// conf/conf/idsync.db).
+func TestRelativeConfigDirOpensItsStore(t *testing.T) {
+	parent := t.TempDir()
+	conf := filepath.Join(parent, "conf")
+	if err := os.MkdirAll(conf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFS(conf, quickstart.FS); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, parent, "--config", "conf", "run", "hr", "full-import")
+	if _, err := os.Stat(filepath.Join(conf, "idsync.db")); err != nil {
+		t.Fatalf("store not created in the configuration directory: %v", err)
+	}
+	if r := mustRun(t, parent, "--config", "conf", "runs", "list"); !strings.Contains(r.stdout, "full-import") {
+		t.Errorf("runs list through a relative --config:\n%s", r)
+	}
+}
