@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) runCmd() *cobra.Command {
-	var confirm bool
+	var confirm, wait bool
 	cmd := &cobra.Command{
 		Use:   "run CONNECTOR PROFILE",
 		Short: "Run a connector's run profile",
@@ -41,6 +41,9 @@ Exit code 1 when the run finished with errors, 2 for an unknown connector or pro
 			if confirm {
 				ctx = engine.WithConfirmedDeletions(ctx)
 			}
+			if wait {
+				ctx = engine.WaitForLocks(ctx, time.Second)
+			}
 			res, err := e.Run(ctx, as[0], as[1])
 			pr.wait()
 			if err != nil {
@@ -50,6 +53,7 @@ Exit code 1 when the run finished with errors, 2 for an unknown connector or pro
 		},
 	}
 	cmd.Flags().BoolVar(&confirm, "confirm-deletions", false, "send an export's deletions even beyond the connector's deletion threshold")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the connector's lock and the sync lock when another run (or process) holds them, instead of failing")
 	return cmd
 }
 
