@@ -77,10 +77,7 @@ func (a *app) connSchemaCmd() *cobra.Command {
 					sc = &idsync.Schema{}
 				}
 				if a.jsonOut {
-					if sc.Classes == nil {
-						sc.Classes = []idsync.ObjectClass{}
-					}
-					return printJSON(a.stdout, sc)
+					return printJSON(a.stdout, schemaJSON(sc))
 				}
 				t := newTable(a.stdout, "OBJECT TYPE", "ATTRIBUTE", "TYPE", "MULTI")
 				for _, c := range sc.Classes {
@@ -100,6 +97,30 @@ func (a *app) connSchemaCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+type attrJSON struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	MultiValued bool   `json:"multiValued"`
+}
+
+type classJSON struct {
+	Name       string     `json:"name"`
+	Attributes []attrJSON `json:"attributes"`
+}
+
+// schemaJSON is a discovered schema with its types by name.
+func schemaJSON(sc *idsync.Schema) map[string]any {
+	classes := []classJSON{}
+	for _, c := range sc.Classes {
+		cj := classJSON{Name: c.Name, Attributes: []attrJSON{}}
+		for _, at := range c.Attrs {
+			cj.Attributes = append(cj.Attributes, attrJSON{Name: at.Name, Type: at.Type.String(), MultiValued: at.MultiValued})
+		}
+		classes = append(classes, cj)
+	}
+	return map[string]any{"objectTypes": classes}
 }
 
 func (a *app) connPartitionsCmd() *cobra.Command {
