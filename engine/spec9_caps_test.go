@@ -128,3 +128,23 @@ func staging(objs []*idsync.CSObject) int {
 	}
 	return n
 }
+
+// §9.1 with §5 two-pass export: the delete-add of a rename sends the
+// deletion and the add once each.
+func TestSpec9_1_RenameAsDeleteThenAddTwoPass(t *testing.T) {
+	h := newHarness(t, capsConfig(t, ", noReferenceValuesInFirstExportPass: true"))
+	o := provisioned(t, h)
+	h.update("hr", "1", "sn", "King")
+	h.runOK("hr", deltaImport, deltaSync)
+	res := h.runOK("ad", export)
+	if c := res.Counters; c.ExportDeletes != 1 || c.ExportAdds != 1 || c.ExportErrors != 0 {
+		t.Errorf("export counters %+v, want one delete and one add", c)
+	}
+	want := "delete CN=Ada Lovelace,OU=People,DC=x {}\nadd CN=Ada King,OU=People,DC=x {displayName replace Ada King; employeeID replace 1}\n"
+	if got := changesText(h.sys["ad"].Exported()); got != want {
+		t.Errorf("exported:\n%s\nwant:\n%s", got, want)
+	}
+	if got := h.csByID(o.ID); got.PendingExport != nil || got.DN != "CN=Ada King,OU=People,DC=x" {
+		t.Errorf("CS object = %+v", got)
+	}
+}
