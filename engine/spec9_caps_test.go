@@ -117,6 +117,12 @@ func TestSpec9_1_RenameAsDeleteThenAddOneRun(t *testing.T) {
 	if got.Anchor == "" || got.Anchor == o.Anchor || got.DN != "CN=Ada King,OU=People,DC=x" || got.Awaiting != idsync.ConfirmAdd {
 		t.Errorf("CS object = %+v, want the new object's anchor at the new DN awaiting confirmation", got)
 	}
+	// A delta import sees the deletion of the old anchor and the add of
+	// the new one: the object is confirmed, nothing else changes.
+	res = h.runOK("ad", deltaImport, deltaSync)
+	if got := h.csByID(o.ID); got == nil || got.Awaiting != idsync.ConfirmNone || got.PendingExport != nil || got.MVID != o.MVID || staging(h.csObjs("ad")) != 1 {
+		t.Errorf("after the confirming delta import: %+v, %d AD objects (counters %+v)", got, staging(h.csObjs("ad")), res.Counters)
+	}
 }
 
 func staging(objs []*idsync.CSObject) int {
