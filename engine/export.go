@@ -69,6 +69,16 @@ func (e *Engine) exportStep(ctx context.Context, r *runState, s idsync.RunStep) 
 	if err == nil && x.twoPass {
 		err = x.pass(ctx, s, 2)
 	}
+	// Renames a connector cannot do were sent as deletions: the objects
+	// are now pending adds at their new DN, sent by one more round (an
+	// add that fails stays pending for the next export).
+	if err == nil && x.readds > 0 {
+		x.readds = 0
+		err = x.pass(ctx, s, 1)
+		if err == nil && x.twoPass {
+			err = x.pass(ctx, s, 2)
+		}
+	}
 	if cerr := sess.Close(ctx); cerr != nil && err == nil {
 		err = classify(fmt.Errorf("close export to %s: %w", cc.Name, cerr))
 	}
@@ -94,6 +104,7 @@ type exporter struct {
 	sess    connector.ExportSession
 	failed  map[string]bool // objects whose export failed in this run
 	twoPass bool
+	readds  int // renames sent as deletions whose add is still to send
 }
 
 // sent is what one change carried, to reconcile with the result.
@@ -101,7 +112,18 @@ type sent struct {
 	obj      *idsync.CSObject // as read, with the pending export the change came from
 	change   idsync.Change
 	deferred []idsync.AttrMod // reference values held for the second pass
+	rename   renameHow        // how a rename the connector cannot do is sent
 }
+
+// renameHow says how a DN change is exported (§9.1 objectRename,
+// deleteAddAsReplace).
+type renameHow int
+
+const (
+	renameNative      renameHow = iota // Change.NewDN: the connector renames
+	renameAsReplace                    // one OpReplace: the whole object at the new DN
+	renameAsDeleteAdd                  // OpDelete now, then OpAdd of the whole object
+)
 
 func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 	e, r, cn := x.e, x.r, x.r.cc.Name
@@ -131,7 +153,7 @@ func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 				continue
 			}
 			sn := sent{obj: o}
-			sn.change = buildChange(o, caps)
+			sn.change, sn.rename = buildChange(o, caps)
 			if x.twoPass && pass == 1 {
 				sn.change.Mods, sn.deferred = splitRefs(sn.change.Mods)
 				if sn.change.Op == idsync.OpUpdate && len(sn.change.Mods) == 0 && sn.change.NewDN == "" {
@@ -172,22 +194,46 @@ func (x *exporter) pass(ctx context.Context, s idsync.RunStep, pass int) error {
 	}
 }
 
-// buildChange turns a pending export into the change sent to the connector.
-func buildChange(o *idsync.CSObject, caps connector.Capabilities) idsync.Change {
+// buildChange turns a pending export into the change sent to the
+// connector. A rename of a connector that does not declare objectRename
+// (§9.1) becomes a delete-add: one OpReplace of the whole object at the
+// new DN when it declares deleteAddAsReplace, else an OpDelete now (the
+// add follows once the delete is recorded, see record).
+func buildChange(o *idsync.CSObject, caps connector.Capabilities) (idsync.Change, renameHow) {
 	pe := o.PendingExport
 	ch := idsync.Change{Op: pe.Op, ObjectType: o.ObjectType, Anchor: o.Anchor, DN: o.DN, NewDN: pe.NewDN, Mods: pe.Mods, ID: o.ID}
-	if pe.Op == idsync.OpUpdate && caps.ExportType == connector.ExportObjectReplace {
-		full := o.Attrs.Clone()
-		if full == nil {
-			full = idsync.Attrs{}
+	if pe.Op == idsync.OpUpdate && pe.NewDN != "" && pe.NewDN != o.DN && !caps.ObjectRename {
+		if caps.DeleteAddAsReplace {
+			ch.Op = idsync.OpReplace
+			ch.Mods = idsync.ModsFromAttrs(wholeObject(o, pe.Mods))
+			return ch, renameAsReplace
 		}
-		for k, vs := range o.ExportStatus {
-			full[k] = vs
-		}
-		full.Apply(pe.Mods)
-		ch.Mods = idsync.ModsFromAttrs(full)
+		ch.Op, ch.NewDN, ch.Mods = idsync.OpDelete, "", nil
+		return ch, renameAsDeleteAdd
 	}
-	return ch
+	if pe.Op == idsync.OpUpdate && caps.ExportType == connector.ExportObjectReplace {
+		ch.Mods = idsync.ModsFromAttrs(wholeObject(o, pe.Mods))
+	}
+	return ch, renameNative
+}
+
+// wholeObject is o's attributes as known (imported, overlaid by what was
+// exported since) with mods applied.
+func wholeObject(o *idsync.CSObject, mods []idsync.AttrMod) idsync.Attrs {
+	full := o.Attrs.Clone()
+	if full == nil {
+		full = idsync.Attrs{}
+	}
+	for k, vs := range o.ExportStatus {
+		full[k] = vs
+	}
+	full.Apply(mods)
+	for k, vs := range full {
+		if len(vs) == 0 {
+			delete(full, k)
+		}
+	}
+	return full
 }
 
 // splitRefs separates reference values from the other modifications.
@@ -286,8 +332,49 @@ func (x *exporter) record(ctx context.Context, batch []sent, results []connector
 		o.ExportError = nil
 		o.Updated = now
 		ch := b.change
-		switch ch.Op {
-		case idsync.OpAdd, idsync.OpReplace:
+		switch {
+		case b.rename == renameAsDeleteAdd:
+			// The old object is gone: o becomes an object to add, whole,
+			// at its new DN, with the changes staged meanwhile (if any).
+			c.ExportDeletes++
+			pe := o.PendingExport
+			if pe != nil && pe.Op == idsync.OpDelete {
+				dels = append(dels, o.ID) // deprovisioned meanwhile: nothing to add
+				continue
+			}
+			newDN, mods := ch.DN, []idsync.AttrMod(nil) // nothing staged any more: add it back where it was
+			if pe != nil {
+				mods = pe.Mods
+				if pe.NewDN != "" {
+					newDN = pe.NewDN
+				}
+			}
+			full := wholeObject(o, mods)
+			o.DN, o.Anchor = newDN, ""
+			o.Attrs, o.ExportStatus = nil, nil
+			o.Provisioned, o.Awaiting = true, idsync.ConfirmNone
+			o.PendingExport = &idsync.PendingExport{Op: idsync.OpAdd, Mods: idsync.ModsFromAttrs(full)}
+			x.readds++
+			e.log.Info("export: rename sent as delete then add", "connector", r.cc.Name, "cs", o.ID, "dn", ch.DN, "newDn", newDN)
+			puts = append(puts, o)
+			continue
+		case b.rename == renameAsReplace:
+			c.ExportRenames++
+			e.log.Info("export: rename sent as replace", "connector", r.cc.Name, "cs", o.ID, "dn", ch.DN, "newDn", ch.NewDN)
+			if res.Anchor != "" {
+				o.Anchor = res.Anchor
+			}
+			o.DN = ch.NewDN
+			if res.DN != "" {
+				o.DN = res.DN
+			}
+			if mode == connector.ConfirmNoAddAndDeleteConfirmation {
+				o.Attrs, o.ExportStatus = idsync.Attrs{}.Apply(ch.Mods), nil
+			} else {
+				o.Awaiting = idsync.ConfirmAdd
+				o.Attrs, o.ExportStatus = nil, idsync.Attrs{}.Apply(ch.Mods)
+			}
+		case ch.Op == idsync.OpAdd || ch.Op == idsync.OpReplace:
 			c.ExportAdds++
 			if res.Anchor != "" {
 				o.Anchor = res.Anchor
@@ -302,7 +389,7 @@ func (x *exporter) record(ctx context.Context, batch []sent, results []connector
 				o.Awaiting = idsync.ConfirmAdd
 				o.ExportStatus = idsync.Attrs{}.Apply(ch.Mods)
 			}
-		case idsync.OpUpdate:
+		case ch.Op == idsync.OpUpdate:
 			if ch.NewDN != "" {
 				c.ExportRenames++
 				o.DN = ch.NewDN
@@ -331,7 +418,7 @@ func (x *exporter) record(ctx context.Context, batch []sent, results []connector
 					o.ExportStatus[m.Name] = []idsync.Value{}
 				}
 			}
-		case idsync.OpDelete:
+		case ch.Op == idsync.OpDelete:
 			c.ExportDeletes++
 			if mode == connector.ConfirmNoDeleteConfirmation || mode == connector.ConfirmNoAddAndDeleteConfirmation {
 				dels = append(dels, o.ID)

@@ -228,6 +228,7 @@ Start with: idsync quickstart`,
 		newExprCmd(),
 		a.rulesCmd(),
 		a.configCmd(),
+		a.connectorCmd(), a.passwordCmd(),
 	)
 	return root
 }
