@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -19,8 +20,15 @@ import (
 
 // open opens a connector session.
 func (e *Engine) open(ctx context.Context, cc *config.Connector) (connector.Connector, error) {
+	// Connectors resolve relative paths against Dir, possibly from another
+	// working directory (the script connector runs in a temporary one):
+	// hand them an absolute Dir.
+	dir := e.cfg.Dir
+	if abs, err := filepath.Abs(dir); err == nil && dir != "" {
+		dir = abs
+	}
 	c, err := cc.Settings.Open(ctx, connector.Env{
-		Name: cc.Name, Dir: e.cfg.Dir, Logger: e.log.With("connector", cc.Name), Now: e.now,
+		Name: cc.Name, Dir: dir, Logger: e.log.With("connector", cc.Name), Now: e.now,
 		Secret: config.EnvSecrets,
 	})
 	if err != nil {

@@ -189,3 +189,18 @@ func TestPasswordCommands(t *testing.T) {
 		}
 	}
 }
+
+// A relative --config works for connectors that run from another working
+// directory: the engine hands connectors an absolute configuration
+// directory, so the script connector finds its script files (it used to
+// look for conf/python/validate.py under its temporary directory).
+func TestRelativeConfigDirScriptConnector(t *testing.T) {
+	dir := scriptExample(t)
+	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	if r := runCLI(t, parent, "--config", base, "connector", "ping", "hr"); r.code != 0 {
+		t.Fatalf("connector ping through a relative --config:\n%s", r)
+	}
+	if r := runCLI(t, parent, "--config", base, "run", "hr", "full-import"); r.code != 0 {
+		t.Fatalf("run through a relative --config:\n%s", r)
+	}
+}
