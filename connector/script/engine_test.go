@@ -386,8 +386,9 @@ func testEndToEnd(t *testing.T, ex example) {
 		t.Errorf("delta import with nothing changed: counters %+v", res.Counters)
 	}
 
-	// Password set and change through the dst connector (the engine has
-	// no password step: PCNS-style callers use the connector directly).
+	// Password set and change through the dst connector itself (the
+	// engine's SetPassword/ChangePassword and `idsync password` are
+	// tested in engine/ops_test.go and cmd/idsync).
 	dc, err := w.e.Config().Connector("dst").Settings.Open(w.ctx, connector.Env{Name: "dst", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
