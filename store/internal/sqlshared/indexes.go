@@ -84,3 +84,16 @@ func EachIndexValue(a idsync.Attrs, attrs []string, fn func(attr, fold, value st
 		}
 	}
 }
+
+// Declaration returns a copy of s as a store.Indexes, sharing no slices
+// or maps with s (which is cached and shared between transactions).
+func (s *IndexSet) Declaration() store.Indexes {
+	out := store.Indexes{MV: slices.Clone(s.MV)}
+	if len(s.CS) > 0 {
+		out.CS = map[string][]string{}
+		for c, attrs := range s.CS {
+			out.CS[c] = slices.Clone(attrs)
+		}
+	}
+	return out
+}
