@@ -11,6 +11,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 const csCols = `id, connector, object_type, kind, part, anchor, dn, mv_id, pending_import, import_gen, version, data`
@@ -320,7 +321,7 @@ func (t *tx) findCS(ctx context.Context, connector, attr string, values []string
 	if err != nil {
 		return nil, err
 	}
-	if !ix.hasCS(connector, attr) {
+	if !ix.HasCS(connector, attr) {
 		return nil, fmt.Errorf("attribute %s of connector %s is not indexed (declare it with SetIndexes)", attr, connector)
 	}
 	return m, t.each(ctx, `SELECT value, cs_id FROM cs_index WHERE connector = $1 AND attr = $2 AND fold = ANY($3)`, []any{connector, attr, foldAll(values)}, scan2)
@@ -475,7 +476,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	for _, o := range objs {
 		if attrs := ix.CS[o.Connector]; len(attrs) > 0 {
 			idxIDs = append(idxIDs, o.ID)
-			eachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
+			sqlshared.EachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
 				rows = append(rows, []any{o.Connector, attr, fold, value, o.ID})
 			})
 		}
@@ -579,7 +580,7 @@ func (t *tx) csWhere(ctx context.Context, f store.CSFilter, p *params, paged boo
 		if err != nil {
 			return "", false, err
 		}
-		if f.Connector != "" && ix.hasCS(f.Connector, f.Attr) {
+		if f.Connector != "" && ix.HasCS(f.Connector, f.Attr) {
 			sub := "id IN (SELECT cs_id FROM cs_index WHERE connector = " + p.add(f.Connector) + " AND attr = " + p.add(f.Attr)
 			if f.Value != "" {
 				sub += " AND fold = " + p.add(store.FoldValue(f.Value))

@@ -2,54 +2,17 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
-// indexSet is a normalized index declaration: sorted, without duplicates
-// or empty lists.
-type indexSet struct {
-	MV  []string            `json:"mv,omitempty"`
-	CS  map[string][]string `json:"cs,omitempty"`
-	raw string
-}
-
-func normalizeIndexes(ix store.Indexes) *indexSet {
-	norm := func(names []string) []string {
-		out := slices.Clone(names)
-		out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
-		slices.Sort(out)
-		return slices.Compact(out)
-	}
-	s := &indexSet{MV: norm(ix.MV)}
-	for c, names := range ix.CS {
-		if n := norm(names); len(n) > 0 {
-			if s.CS == nil {
-				s.CS = map[string][]string{}
-			}
-			s.CS[c] = n
-		}
-	}
-	if len(s.MV) == 0 {
-		s.MV = nil
-	}
-	b, _ := json.Marshal(s) // maps marshal in key order
-	s.raw = string(b)
-	return s
-}
-
-func (s *indexSet) hasMV(attr string) bool { return slices.Contains(s.MV, attr) }
-
-func (s *indexSet) hasCS(connector, attr string) bool {
-	return slices.Contains(s.CS[connector], attr)
-}
+type indexSet = sqlshared.IndexSet
 
 const metaIndexes = "indexes"
 
@@ -62,7 +25,7 @@ func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
 	var raw string
 	err := t.queryRow(ctx, `SELECT value FROM meta WHERE key = $1`, metaIndexes).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
-		t.ix = &indexSet{raw: ""}
+		t.ix = &indexSet{}
 		return t.ix, nil
 	}
 	if err != nil {
@@ -71,13 +34,13 @@ func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
 	db := t.db
 	db.ixMu.Lock()
 	defer db.ixMu.Unlock()
-	if db.ixCache != nil && db.ixCache.raw == raw {
+	if db.ixCache != nil && db.ixCache.Raw == raw {
 		t.ix = db.ixCache
 		return t.ix, nil
 	}
-	s := &indexSet{raw: raw}
-	if err := json.Unmarshal([]byte(raw), s); err != nil {
-		return nil, fmt.Errorf("decode index declaration: %w", err)
+	s, err := sqlshared.ParseIndexes(raw)
+	if err != nil {
+		return nil, err
 	}
 	db.ixCache = s
 	t.ix = s
@@ -89,13 +52,13 @@ func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
 // of newly declared attributes from every stored object, in one write
 // transaction.
 func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
-	want := normalizeIndexes(ix)
+	want := sqlshared.NormalizeIndexes(ix)
 	err := db.withTx(ctx, true, func(t *tx) error {
 		have, err := t.indexes(ctx)
 		if err != nil {
 			return err
 		}
-		if have.raw == want.raw {
+		if have.Raw == want.Raw {
 			return nil
 		}
 		gone, added := diffNames(have.MV, want.MV)
@@ -132,7 +95,7 @@ func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
 			}
 		}
 		if _, err := t.exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			metaIndexes, want.raw); err != nil {
+			metaIndexes, want.Raw); err != nil {
 			return err
 		}
 		t.ix = want
@@ -174,7 +137,7 @@ func (t *tx) rebuildMVIndex(ctx context.Context, attrs []string) error {
 		}
 		var rows [][]any
 		for _, o := range objs {
-			eachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
+			sqlshared.EachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
 				rows = append(rows, []any{attr, fold, value, o.ObjectType, o.ID})
 			})
 		}
@@ -197,7 +160,7 @@ func (t *tx) rebuildCSIndex(ctx context.Context, connector string, attrs []strin
 		}
 		var rows [][]any
 		for _, o := range objs {
-			eachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
+			sqlshared.EachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
 				rows = append(rows, []any{connector, attr, fold, value, o.ID})
 			})
 		}
@@ -205,26 +168,5 @@ func (t *tx) rebuildCSIndex(ctx context.Context, connector string, attrs []strin
 			return err
 		}
 		after = objs[len(objs)-1].ID
-	}
-}
-
-// eachIndexValue calls fn with the distinct text forms of the values of
-// each attribute in attrs.
-func eachIndexValue(a idsync.Attrs, attrs []string, fn func(attr, fold, value string)) {
-	for _, attr := range attrs {
-		vs := a[attr]
-		for i, v := range vs {
-			s := v.String()
-			dup := false
-			for _, w := range vs[:i] {
-				if w.String() == s {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				fn(attr, store.FoldValue(s), s)
-			}
-		}
 	}
 }

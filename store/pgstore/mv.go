@@ -9,6 +9,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 const mvCols = `id, object_type, data`
@@ -71,7 +72,7 @@ func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []strin
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: find mv objects by %s: %w", attr, err)
 	}
-	if !ix.hasMV(attr) {
+	if !ix.HasMV(attr) {
 		return nil, fmt.Errorf("pgstore: find mv objects by %s: metaverse attribute %s is not indexed (declare it with SetIndexes)", attr, attr)
 	}
 	want := make(map[string]bool, len(values))
@@ -205,7 +206,7 @@ FROM unnest($1::text[], $2::text[], $3::bytea[]) AS v(id, object_type, data) WHE
 	}
 	var add [][]any
 	for _, o := range objs {
-		eachIndexValue(o.Attrs, ix.MV, func(attr, fold, value string) {
+		sqlshared.EachIndexValue(o.Attrs, ix.MV, func(attr, fold, value string) {
 			r := irow{o.ID, attr, value, o.ObjectType}
 			if have[r] {
 				delete(have, r)
@@ -254,7 +255,7 @@ func (t *tx) mvWhere(ctx context.Context, f store.MVFilter, p *params, paged boo
 		if err != nil {
 			return "", false, err
 		}
-		if ix.hasMV(f.Attr) {
+		if ix.HasMV(f.Attr) {
 			sub := "id IN (SELECT mv_id FROM mv_index WHERE attr = " + p.add(f.Attr)
 			if f.Value != "" {
 				sub += " AND fold = " + p.add(store.FoldValue(f.Value))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 func (t *tx) GetWatermark(ctx context.Context, connector, partition string) ([]byte, error) {
@@ -61,9 +62,7 @@ func (t *tx) PutRun(ctx context.Context, r *idsync.RunResult) error {
 	if r == nil || r.ID == "" {
 		return fmt.Errorf("pgstore: put run: a run needs an ID")
 	}
-	rec := *r
-	rec.Errors = nil
-	data, err := json.Marshal(&rec)
+	data, err := sqlshared.EncodeRun(r)
 	if err != nil {
 		return fmt.Errorf("pgstore: put run %s: %w", r.ID, err)
 	}
@@ -103,14 +102,6 @@ func (t *tx) AddRunErrors(ctx context.Context, runID string, errs []idsync.Objec
 	return nil
 }
 
-func decodeRun(data []byte) (*idsync.RunResult, error) {
-	var r idsync.RunResult
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("decode run record: %w", err)
-	}
-	return &r, nil
-}
-
 func (t *tx) GetRun(ctx context.Context, id string, maxErrors int) (*idsync.RunResult, error) {
 	var data []byte
 	err := t.queryRow(ctx, `SELECT data FROM runs WHERE id = $1`, id).Scan(&data)
@@ -120,7 +111,7 @@ func (t *tx) GetRun(ctx context.Context, id string, maxErrors int) (*idsync.RunR
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get run %s: %w", id, err)
 	}
-	r, err := decodeRun(data)
+	r, err := sqlshared.DecodeRun(data)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: get run %s: %w", id, err)
 	}
@@ -174,7 +165,7 @@ func (t *tx) ListRuns(ctx context.Context, f store.RunFilter) ([]*idsync.RunResu
 		if err := rows.Scan(&data); err != nil {
 			return err
 		}
-		r, err := decodeRun(data)
+		r, err := sqlshared.DecodeRun(data)
 		if err == nil {
 			runs = append(runs, r)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 var _ store.Transfer = (*tx)(nil)
@@ -19,14 +20,7 @@ func (t *tx) Indexes(ctx context.Context) (store.Indexes, error) {
 	if err != nil {
 		return store.Indexes{}, fmt.Errorf("pgstore: read indexes: %w", err)
 	}
-	out := store.Indexes{MV: slices.Clone(ix.MV)}
-	if len(ix.CS) > 0 {
-		out.CS = map[string][]string{}
-		for c, attrs := range ix.CS {
-			out.CS[c] = slices.Clone(attrs)
-		}
-	}
-	return out, nil
+	return ix.Declaration(), nil
 }
 
 // ListWatermarks returns every watermark.
@@ -111,7 +105,7 @@ func (t *tx) restoreCS(ctx context.Context, objs []*idsync.CSObject) error {
 	for i, o := range objs {
 		rows[i] = append(csRow(o, buf[offs[i]:offs[i+1]:offs[i+1]]), o.Version)
 		if attrs := ix.CS[o.Connector]; len(attrs) > 0 {
-			eachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
+			sqlshared.EachIndexValue(o.Attrs, attrs, func(attr, fold, value string) {
 				idx = append(idx, []any{o.Connector, attr, fold, value, o.ID})
 			})
 		}

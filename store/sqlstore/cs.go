@@ -300,7 +300,7 @@ func (t *tx) findCS(ctx context.Context, connector, attr string, values []string
 	if err != nil {
 		return nil, err
 	}
-	if !ix.hasCS(connector, attr) {
+	if !ix.HasCS(connector, attr) {
 		return nil, fmt.Errorf("attribute %s of connector %s is not indexed (declare it with SetIndexes)", attr, connector)
 	}
 	return m, queryIn(ctx, t, `SELECT value, cs_id FROM cs_index WHERE connector = ? AND attr = ? AND fold IN (%s)`, []any{connector, attr}, foldAll(values), scan2)
@@ -603,7 +603,7 @@ func (t *tx) csWhere(ctx context.Context, f store.CSFilter, paged bool) (string,
 		if err != nil {
 			return "", nil, false, err
 		}
-		if f.Connector != "" && ix.hasCS(f.Connector, f.Attr) {
+		if f.Connector != "" && ix.HasCS(f.Connector, f.Attr) {
 			sub := "id IN (SELECT cs_id FROM cs_index WHERE connector = ? AND attr = ?"
 			args = append(args, f.Connector, f.Attr)
 			if f.Value != "" {

@@ -3,52 +3,16 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
-// indexSet is a normalized index declaration: sorted, without duplicates
-// or empty lists.
-type indexSet struct {
-	MV  []string            `json:"mv,omitempty"`
-	CS  map[string][]string `json:"cs,omitempty"`
-	raw string
-}
-
-func normalizeIndexes(ix store.Indexes) *indexSet {
-	norm := func(names []string) []string {
-		out := slices.Clone(names)
-		out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
-		slices.Sort(out)
-		return slices.Compact(out)
-	}
-	s := &indexSet{MV: norm(ix.MV)}
-	for c, names := range ix.CS {
-		if n := norm(names); len(n) > 0 {
-			if s.CS == nil {
-				s.CS = map[string][]string{}
-			}
-			s.CS[c] = n
-		}
-	}
-	if len(s.MV) == 0 {
-		s.MV = nil
-	}
-	b, _ := json.Marshal(s) // maps marshal in key order
-	s.raw = string(b)
-	return s
-}
-
-func (s *indexSet) hasMV(attr string) bool { return slices.Contains(s.MV, attr) }
-
-func (s *indexSet) hasCS(connector, attr string) bool {
-	return slices.Contains(s.CS[connector], attr)
-}
+type indexSet = sqlshared.IndexSet
 
 const metaIndexes = "indexes"
 
@@ -61,7 +25,7 @@ func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
 	var raw string
 	err := t.queryRow(ctx, `SELECT value FROM meta WHERE key = ?`, metaIndexes).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
-		t.ix = &indexSet{raw: ""}
+		t.ix = &indexSet{}
 		return t.ix, nil
 	}
 	if err != nil {
@@ -70,13 +34,13 @@ func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
 	db := t.db
 	db.ixMu.Lock()
 	defer db.ixMu.Unlock()
-	if db.ixCache != nil && db.ixCache.raw == raw {
+	if db.ixCache != nil && db.ixCache.Raw == raw {
 		t.ix = db.ixCache
 		return t.ix, nil
 	}
-	s := &indexSet{raw: raw}
-	if err := json.Unmarshal([]byte(raw), s); err != nil {
-		return nil, fmt.Errorf("decode index declaration: %w", err)
+	s, err := sqlshared.ParseIndexes(raw)
+	if err != nil {
+		return nil, err
 	}
 	db.ixCache = s
 	t.ix = s
@@ -88,13 +52,13 @@ func (t *tx) indexes(ctx context.Context) (*indexSet, error) {
 // of newly declared attributes from every stored object, in one write
 // transaction.
 func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
-	want := normalizeIndexes(ix)
+	want := sqlshared.NormalizeIndexes(ix)
 	err := db.withTx(ctx, true, func(t *tx) error {
 		have, err := t.indexes(ctx)
 		if err != nil {
 			return err
 		}
-		if have.raw == want.raw {
+		if have.Raw == want.Raw {
 			return nil
 		}
 		gone, added := diffNames(have.MV, want.MV)
@@ -127,7 +91,7 @@ func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
 			}
 		}
 		if _, err := t.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			metaIndexes, want.raw); err != nil {
+			metaIndexes, want.Raw); err != nil {
 			return err
 		}
 		t.ix = want
@@ -199,30 +163,9 @@ func (t *tx) rebuildCSIndex(ctx context.Context, connector string, attrs []strin
 	}
 }
 
-// eachIndexValue calls fn with the distinct text forms of the values of
-// each attribute in attrs.
-func eachIndexValue(a idsync.Attrs, attrs []string, fn func(attr, fold, value string)) {
-	for _, attr := range attrs {
-		vs := a[attr]
-		for i, v := range vs {
-			s := v.String()
-			dup := false
-			for _, w := range vs[:i] {
-				if w.String() == s {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				fn(attr, store.FoldValue(s), s)
-			}
-		}
-	}
-}
-
 // appendIndexRows appends mv_index rows (attr, fold, value, object_type, mv_id).
 func appendIndexRows(args []any, a idsync.Attrs, attrs []string, objectType, id string) []any {
-	eachIndexValue(a, attrs, func(attr, fold, value string) {
+	sqlshared.EachIndexValue(a, attrs, func(attr, fold, value string) {
 		args = append(args, attr, fold, value, objectType, id)
 	})
 	return args
@@ -230,7 +173,7 @@ func appendIndexRows(args []any, a idsync.Attrs, attrs []string, objectType, id 
 
 // appendCSIndexRows appends cs_index rows (connector, attr, fold, value, cs_id).
 func appendCSIndexRows(args []any, a idsync.Attrs, attrs []string, connector, id string) []any {
-	eachIndexValue(a, attrs, func(attr, fold, value string) {
+	sqlshared.EachIndexValue(a, attrs, func(attr, fold, value string) {
 		args = append(args, connector, attr, fold, value, id)
 	})
 	return args

@@ -8,6 +8,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 const mvCols = `id, object_type, data`
@@ -67,7 +68,7 @@ func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []strin
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find mv objects by %s: %w", attr, err)
 	}
-	if !ix.hasMV(attr) {
+	if !ix.HasMV(attr) {
 		return nil, fmt.Errorf("sqlstore: find mv objects by %s: metaverse attribute %s is not indexed (declare it with SetIndexes)", attr, attr)
 	}
 	want := make(map[string]bool, len(values))
@@ -198,7 +199,7 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 	}
 	var add []any
 	for _, o := range objs {
-		eachIndexValue(o.Attrs, ix.MV, func(attr, fold, value string) {
+		sqlshared.EachIndexValue(o.Attrs, ix.MV, func(attr, fold, value string) {
 			r := irow{o.ID, attr, value, o.ObjectType}
 			if have[r] {
 				delete(have, r)
@@ -242,7 +243,7 @@ func (t *tx) mvWhere(ctx context.Context, f store.MVFilter, paged bool) (string,
 		if err != nil {
 			return "", nil, false, err
 		}
-		if ix.hasMV(f.Attr) {
+		if ix.HasMV(f.Attr) {
 			sub := "id IN (SELECT mv_id FROM mv_index WHERE attr = ?"
 			args = append(args, f.Attr)
 			if f.Value != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 func (t *tx) GetWatermark(ctx context.Context, connector, partition string) ([]byte, error) {
@@ -60,9 +61,7 @@ func (t *tx) PutRun(ctx context.Context, r *idsync.RunResult) error {
 	if r == nil || r.ID == "" {
 		return fmt.Errorf("sqlstore: put run: a run needs an ID")
 	}
-	rec := *r
-	rec.Errors = nil
-	data, err := json.Marshal(&rec)
+	data, err := sqlshared.EncodeRun(r)
 	if err != nil {
 		return fmt.Errorf("sqlstore: put run %s: %w", r.ID, err)
 	}
@@ -104,11 +103,7 @@ func scanRun(rows interface{ Scan(...any) error }) (*idsync.RunResult, error) {
 	if err := rows.Scan(&data); err != nil {
 		return nil, err
 	}
-	var r idsync.RunResult
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("decode run record: %w", err)
-	}
-	return &r, nil
+	return sqlshared.DecodeRun(data)
 }
 
 func (t *tx) GetRun(ctx context.Context, id string, maxErrors int) (*idsync.RunResult, error) {

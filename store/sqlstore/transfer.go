@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
@@ -17,14 +16,7 @@ func (t *tx) Indexes(ctx context.Context) (store.Indexes, error) {
 	if err != nil {
 		return store.Indexes{}, fmt.Errorf("sqlstore: read indexes: %w", err)
 	}
-	out := store.Indexes{MV: slices.Clone(ix.MV)}
-	if len(ix.CS) > 0 {
-		out.CS = map[string][]string{}
-		for c, attrs := range ix.CS {
-			out.CS[c] = slices.Clone(attrs)
-		}
-	}
-	return out, nil
+	return ix.Declaration(), nil
 }
 
 // ListWatermarks returns every watermark.
