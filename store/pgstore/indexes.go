@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -61,38 +60,8 @@ func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
 		if have.Raw == want.Raw {
 			return nil
 		}
-		gone, added := diffNames(have.MV, want.MV)
-		if len(gone) > 0 {
-			if _, err := t.exec(ctx, `DELETE FROM mv_index WHERE attr = ANY($1)`, gone); err != nil {
-				return err
-			}
-		}
-		if len(added) > 0 {
-			db.log.Info("pgstore: building metaverse value indexes", "attributes", added)
-			if err := t.rebuildMVIndex(ctx, added); err != nil {
-				return err
-			}
-		}
-		connectors := map[string]bool{}
-		for c := range have.CS {
-			connectors[c] = true
-		}
-		for c := range want.CS {
-			connectors[c] = true
-		}
-		for c := range connectors {
-			gone, added := diffNames(have.CS[c], want.CS[c])
-			if len(gone) > 0 {
-				if _, err := t.exec(ctx, `DELETE FROM cs_index WHERE connector = $1 AND attr = ANY($2)`, c, gone); err != nil {
-					return err
-				}
-			}
-			if len(added) > 0 {
-				db.log.Info("pgstore: building connector space value indexes", "connector", c, "attributes", added)
-				if err := t.rebuildCSIndex(ctx, c, added); err != nil {
-					return err
-				}
-			}
+		if err := sqlshared.ChangeIndexes(ctx, have, want, t, db.log, "pgstore"); err != nil {
+			return err
 		}
 		if _, err := t.exec(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 			metaIndexes, want.Raw); err != nil {
@@ -107,28 +76,23 @@ func (db *DB) SetIndexes(ctx context.Context, ix store.Indexes) error {
 	return nil
 }
 
-// diffNames returns the names of a missing from b, and of b missing from a.
-func diffNames(a, b []string) (gone, added []string) {
-	for _, n := range a {
-		if !slices.Contains(b, n) {
-			gone = append(gone, n)
-		}
-	}
-	for _, n := range b {
-		if !slices.Contains(a, n) {
-			added = append(added, n)
-		}
-	}
-	return gone, added
+// DropMVIndex deletes the mv_index rows of attrs (sqlshared.IndexRebuilder).
+func (t *tx) DropMVIndex(ctx context.Context, attrs []string) error {
+	_, err := t.exec(ctx, `DELETE FROM mv_index WHERE attr = ANY($1)`, attrs)
+	return err
 }
 
-// rebuildPage is how many objects an index rebuild reads at a time.
-const rebuildPage = 1000
+// DropCSIndex deletes the cs_index rows of attrs in connector's space.
+func (t *tx) DropCSIndex(ctx context.Context, connector string, attrs []string) error {
+	_, err := t.exec(ctx, `DELETE FROM cs_index WHERE connector = $1 AND attr = ANY($2)`, connector, attrs)
+	return err
+}
 
-func (t *tx) rebuildMVIndex(ctx context.Context, attrs []string) error {
+// BuildMVIndex builds the mv_index rows of attrs (sqlshared.IndexRebuilder).
+func (t *tx) BuildMVIndex(ctx context.Context, attrs []string) error {
 	after := ""
 	for {
-		objs, err := t.listMV(ctx, store.MVFilter{After: after, Limit: rebuildPage})
+		objs, err := t.listMV(ctx, store.MVFilter{After: after, Limit: sqlshared.RebuildPage})
 		if err != nil {
 			return err
 		}
@@ -148,10 +112,11 @@ func (t *tx) rebuildMVIndex(ctx context.Context, attrs []string) error {
 	}
 }
 
-func (t *tx) rebuildCSIndex(ctx context.Context, connector string, attrs []string) error {
+// BuildCSIndex builds the cs_index rows of attrs in connector's space.
+func (t *tx) BuildCSIndex(ctx context.Context, connector string, attrs []string) error {
 	after := ""
 	for {
-		objs, err := t.listCS(ctx, store.CSFilter{Connector: connector, After: after, Limit: rebuildPage})
+		objs, err := t.listCS(ctx, store.CSFilter{Connector: connector, After: after, Limit: sqlshared.RebuildPage})
 		if err != nil {
 			return err
 		}
