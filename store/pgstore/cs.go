@@ -109,14 +109,6 @@ func (t *tx) CSByAnchors(ctx context.Context, connector string, anchors []idsync
 	return m, nil
 }
 
-func foldAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = store.FoldValue(s)
-	}
-	return out
-}
-
 // betterDNHolder reports whether o should win a DN over cur: a
 // non-obsolete object wins, then the smaller ID.
 func betterDNHolder(o, cur *idsync.CSObject) bool {
@@ -131,7 +123,7 @@ func (t *tx) CSByDNs(ctx context.Context, connector string, dns []string) (map[s
 	if len(dns) == 0 {
 		return m, nil
 	}
-	err := t.each(ctx, `SELECT `+csCols+` FROM cs WHERE connector = $1 AND dn_norm = ANY($2)`, []any{connector, foldAll(dns)}, func(rows pgx.Rows) error {
+	err := t.each(ctx, `SELECT `+csCols+` FROM cs WHERE connector = $1 AND dn_norm = ANY($2)`, []any{connector, sqlshared.FoldAll(dns)}, func(rows pgx.Rows) error {
 		o, err := scanCS(rows)
 		if err != nil {
 			return err
@@ -173,7 +165,7 @@ func (t *tx) LinksByDN(ctx context.Context, connector string, dns []string) (map
 	if len(dns) == 0 {
 		return m, nil
 	}
-	err := t.each(ctx, `SELECT `+linkCols+` FROM cs WHERE connector = $1 AND dn_norm = ANY($2)`, []any{connector, foldAll(dns)}, func(rows pgx.Rows) error {
+	err := t.each(ctx, `SELECT `+linkCols+` FROM cs WHERE connector = $1 AND dn_norm = ANY($2)`, []any{connector, sqlshared.FoldAll(dns)}, func(rows pgx.Rows) error {
 		l, err := scanLink(rows)
 		if err != nil {
 			return err
@@ -258,95 +250,44 @@ func (t *tx) CSByMV(ctx context.Context, mvIDs []string) (map[string][]*idsync.C
 	return m, nil
 }
 
-func addFound(m map[string][]string, key, id string) {
-	if !slices.Contains(m[key], id) {
-		m[key] = append(m[key], id)
-	}
-}
-
-func sortFound(m map[string][]string) map[string][]string {
-	for _, ids := range m {
-		slices.Sort(ids)
-	}
-	return m
-}
-
 func (t *tx) FindCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
-	m, err := t.findCS(ctx, connector, attr, values, caseSensitive)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: find cs objects of %s by %s: %w", connector, attr, err)
-	}
-	return sortFound(m), nil
-}
-
-func (t *tx) findCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
-	m := map[string][]string{}
-	if len(values) == 0 {
-		return m, nil
-	}
-	want := make(map[string]bool, len(values))
-	for _, v := range values {
-		if caseSensitive {
-			want[v] = true
-		} else {
-			want[store.FoldValue(v)] = true
+	m := sqlshared.NewMatches(values, caseSensitive)
+	if len(values) > 0 {
+		if err := t.findCS(ctx, connector, attr, values, caseSensitive, m); err != nil {
+			return nil, fmt.Errorf("pgstore: find cs objects of %s by %s: %w", connector, attr, err)
 		}
 	}
+	return m.Result(), nil
+}
+
+func (t *tx) findCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool, m *sqlshared.Matches) error {
 	scan2 := func(rows pgx.Rows) error {
 		var value, id string
 		if err := rows.Scan(&value, &id); err != nil {
 			return err
 		}
-		k := value
-		if !caseSensitive {
-			k = store.FoldValue(value)
-		}
-		if want[k] {
-			addFound(m, k, id)
-		}
+		m.Add(value, id)
 		return nil
 	}
 	switch attr {
 	case "anchor":
 		if caseSensitive {
-			return m, t.each(ctx, `SELECT anchor, id FROM cs WHERE connector = $1 AND anchor = ANY($2)`, []any{connector, values}, scan2)
+			return t.each(ctx, `SELECT anchor, id FROM cs WHERE connector = $1 AND anchor = ANY($2)`, []any{connector, values}, scan2)
 		}
 		// Anchors are not indexed by folded value (and lower() of the "C"
 		// collation folds ASCII only): fold the connector's anchors in Go.
-		return m, t.each(ctx, `SELECT anchor, id FROM cs WHERE connector = $1 AND anchor IS NOT NULL`, []any{connector}, scan2)
+		return t.each(ctx, `SELECT anchor, id FROM cs WHERE connector = $1 AND anchor IS NOT NULL`, []any{connector}, scan2)
 	case "dn":
-		return m, t.each(ctx, `SELECT dn, id FROM cs WHERE connector = $1 AND dn_norm = ANY($2)`, []any{connector, foldAll(values)}, scan2)
+		return t.each(ctx, `SELECT dn, id FROM cs WHERE connector = $1 AND dn_norm = ANY($2)`, []any{connector, sqlshared.FoldAll(values)}, scan2)
 	}
 	ix, err := t.indexes(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !ix.HasCS(connector, attr) {
-		return nil, fmt.Errorf("attribute %s of connector %s is not indexed (declare it with SetIndexes)", attr, connector)
+		return fmt.Errorf("attribute %s of connector %s is not indexed (declare it with SetIndexes)", attr, connector)
 	}
-	return m, t.each(ctx, `SELECT value, cs_id FROM cs_index WHERE connector = $1 AND attr = $2 AND fold = ANY($3)`, []any{connector, attr, foldAll(values)}, scan2)
-}
-
-// dedupeByID keeps the last of objects sharing an ID, in order.
-func dedupeByID[T any](objs []T, id func(T) string) []T {
-	seen := make(map[string]int, len(objs))
-	dup := false
-	for i, o := range objs {
-		if _, ok := seen[id(o)]; ok {
-			dup = true
-		}
-		seen[id(o)] = i
-	}
-	if !dup {
-		return objs
-	}
-	out := make([]T, 0, len(seen))
-	for i, o := range objs {
-		if seen[id(o)] == i {
-			out = append(out, o)
-		}
-	}
-	return out
+	return t.each(ctx, `SELECT value, cs_id FROM cs_index WHERE connector = $1 AND attr = $2 AND fold = ANY($3)`, []any{connector, attr, sqlshared.FoldAll(values)}, scan2)
 }
 
 func (t *tx) PutCS(ctx context.Context, objs []*idsync.CSObject) error {
@@ -400,7 +341,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			return fmt.Errorf("a cs object needs an ID and a connector")
 		}
 	}
-	objs = dedupeByID(objs, func(o *idsync.CSObject) string { return o.ID })
+	objs = sqlshared.DedupeByID(objs, func(o *idsync.CSObject) string { return o.ID })
 	if err := checkNUL(objs); err != nil {
 		return err
 	}

@@ -64,9 +64,9 @@ func (t *tx) mvByIDs(ctx context.Context, ids []string) (map[string]*idsync.MVOb
 }
 
 func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
-	m := map[string][]string{}
+	m := sqlshared.NewMatches(values, caseSensitive)
 	if len(values) == 0 {
-		return m, nil
+		return m.Result(), nil
 	}
 	ix, err := t.indexes(ctx)
 	if err != nil {
@@ -75,16 +75,8 @@ func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []strin
 	if !ix.HasMV(attr) {
 		return nil, fmt.Errorf("pgstore: find mv objects by %s: metaverse attribute %s is not indexed (declare it with SetIndexes)", attr, attr)
 	}
-	want := make(map[string]bool, len(values))
-	for _, v := range values {
-		if caseSensitive {
-			want[v] = true
-		} else {
-			want[store.FoldValue(v)] = true
-		}
-	}
 	q := `SELECT value, mv_id FROM mv_index WHERE attr = $1 AND fold = ANY($2)`
-	args := []any{attr, foldAll(values)}
+	args := []any{attr, sqlshared.FoldAll(values)}
 	if objectType != "" {
 		q += ` AND object_type = $3`
 		args = append(args, objectType)
@@ -94,19 +86,13 @@ func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []strin
 		if err := rows.Scan(&value, &id); err != nil {
 			return err
 		}
-		k := value
-		if !caseSensitive {
-			k = store.FoldValue(value)
-		}
-		if want[k] {
-			addFound(m, k, id)
-		}
+		m.Add(value, id)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: find mv objects by %s: %w", attr, err)
 	}
-	return sortFound(m), nil
+	return m.Result(), nil
 }
 
 func (t *tx) PutMV(ctx context.Context, objs []*idsync.MVObject) error {
@@ -132,7 +118,7 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 			return fmt.Errorf("an mv object needs an ID")
 		}
 	}
-	objs = dedupeByID(objs, func(o *idsync.MVObject) string { return o.ID })
+	objs = sqlshared.DedupeByID(objs, func(o *idsync.MVObject) string { return o.ID })
 	ix, err := t.indexes(ctx)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/store"
+	"github.com/idsync/idsync/store/internal/sqlshared"
 )
 
 const csCols = `id, connector, object_type, kind, part, anchor, dn, mv_id, pending_import, import_gen, version, data`
@@ -88,14 +89,6 @@ func (t *tx) CSByAnchors(ctx context.Context, connector string, anchors []idsync
 	return m, nil
 }
 
-func foldAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = store.FoldValue(s)
-	}
-	return out
-}
-
 // betterDNHolder reports whether o should win a DN over cur: a
 // non-obsolete object wins, then the smaller ID.
 func betterDNHolder(o, cur *idsync.CSObject) bool {
@@ -107,7 +100,7 @@ func betterDNHolder(o, cur *idsync.CSObject) bool {
 
 func (t *tx) CSByDNs(ctx context.Context, connector string, dns []string) (map[string]*idsync.CSObject, error) {
 	m := make(map[string]*idsync.CSObject, len(dns))
-	err := queryIn(ctx, t, `SELECT `+csCols+` FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, foldAll(dns), func(rows *sql.Rows) error {
+	err := queryIn(ctx, t, `SELECT `+csCols+` FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, sqlshared.FoldAll(dns), func(rows *sql.Rows) error {
 		o, err := scanCS(rows)
 		if err != nil {
 			return err
@@ -144,7 +137,7 @@ func scanLink(rows *sql.Rows) (store.Link, error) {
 
 func (t *tx) LinksByDN(ctx context.Context, connector string, dns []string) (map[string]store.Link, error) {
 	m := make(map[string]store.Link, len(dns))
-	err := queryIn(ctx, t, `SELECT `+linkCols+` FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, foldAll(dns), func(rows *sql.Rows) error {
+	err := queryIn(ctx, t, `SELECT `+linkCols+` FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, sqlshared.FoldAll(dns), func(rows *sql.Rows) error {
 		l, err := scanLink(rows)
 		if err != nil {
 			return err
@@ -220,112 +213,54 @@ func (t *tx) CSByMV(ctx context.Context, mvIDs []string) (map[string][]*idsync.C
 	return m, nil
 }
 
-// addFound records id under key once.
-func addFound(m map[string][]string, key, id string) {
-	if !slices.Contains(m[key], id) {
-		m[key] = append(m[key], id)
-	}
-}
-
-func sortFound(m map[string][]string) map[string][]string {
-	for _, ids := range m {
-		slices.Sort(ids)
-	}
-	return m
-}
-
 func (t *tx) FindCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
-	m, err := t.findCS(ctx, connector, attr, values, caseSensitive)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: find cs objects of %s by %s: %w", connector, attr, err)
+	m := sqlshared.NewMatches(values, caseSensitive)
+	if len(values) > 0 {
+		if err := t.findCS(ctx, connector, attr, values, caseSensitive, m); err != nil {
+			return nil, fmt.Errorf("sqlstore: find cs objects of %s by %s: %w", connector, attr, err)
+		}
 	}
-	return sortFound(m), nil
+	return m.Result(), nil
 }
 
-func (t *tx) findCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
-	m := map[string][]string{}
-	if len(values) == 0 {
-		return m, nil
-	}
-	want := make(map[string]bool, len(values))
-	for _, v := range values {
-		if caseSensitive {
-			want[v] = true
-		} else {
-			want[store.FoldValue(v)] = true
-		}
-	}
-	// found files an (exact value, id) row under its key.
-	found := func(value, id string) {
-		if caseSensitive {
-			if want[value] {
-				addFound(m, value, id)
-			}
-			return
-		}
-		if k := store.FoldValue(value); want[k] {
-			addFound(m, k, id)
-		}
-	}
+func (t *tx) findCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool, m *sqlshared.Matches) error {
 	scan2 := func(rows *sql.Rows) error {
 		var value, id string
 		if err := rows.Scan(&value, &id); err != nil {
 			return err
 		}
-		found(value, id)
+		m.Add(value, id)
 		return nil
 	}
 	switch attr {
 	case "anchor":
 		if caseSensitive {
-			return m, queryIn(ctx, t, `SELECT anchor, id FROM cs WHERE connector = ? AND anchor IN (%s)`, []any{connector}, values, scan2)
+			return queryIn(ctx, t, `SELECT anchor, id FROM cs WHERE connector = ? AND anchor IN (%s)`, []any{connector}, values, scan2)
 		}
 		// Anchors are not indexed by folded value; walk the connector's
 		// anchors (the anchor index covers the query).
 		rows, err := t.query(ctx, `SELECT anchor, id FROM cs WHERE connector = ? AND anchor IS NOT NULL`, connector)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			if err := scan2(rows); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		return m, rows.Err()
+		return rows.Err()
 	case "dn":
-		return m, queryIn(ctx, t, `SELECT dn, id FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, foldAll(values), scan2)
+		return queryIn(ctx, t, `SELECT dn, id FROM cs WHERE connector = ? AND dn_norm IN (%s)`, []any{connector}, sqlshared.FoldAll(values), scan2)
 	}
 	ix, err := t.indexes(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !ix.HasCS(connector, attr) {
-		return nil, fmt.Errorf("attribute %s of connector %s is not indexed (declare it with SetIndexes)", attr, connector)
+		return fmt.Errorf("attribute %s of connector %s is not indexed (declare it with SetIndexes)", attr, connector)
 	}
-	return m, queryIn(ctx, t, `SELECT value, cs_id FROM cs_index WHERE connector = ? AND attr = ? AND fold IN (%s)`, []any{connector, attr}, foldAll(values), scan2)
-}
-
-// dedupeByID keeps the last of objects sharing an ID, in order.
-func dedupeByID[T any](objs []T, id func(T) string) []T {
-	seen := make(map[string]int, len(objs))
-	dup := false
-	for i, o := range objs {
-		if _, ok := seen[id(o)]; ok {
-			dup = true
-		}
-		seen[id(o)] = i
-	}
-	if !dup {
-		return objs
-	}
-	out := make([]T, 0, len(seen))
-	for i, o := range objs {
-		if seen[id(o)] == i {
-			out = append(out, o)
-		}
-	}
-	return out
+	return queryIn(ctx, t, `SELECT value, cs_id FROM cs_index WHERE connector = ? AND attr = ? AND fold IN (%s)`, []any{connector, attr}, sqlshared.FoldAll(values), scan2)
 }
 
 func (t *tx) PutCS(ctx context.Context, objs []*idsync.CSObject) error {
@@ -344,7 +279,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 			return fmt.Errorf("a cs object needs an ID and a connector")
 		}
 	}
-	objs = dedupeByID(objs, func(o *idsync.CSObject) string { return o.ID })
+	objs = sqlshared.DedupeByID(objs, func(o *idsync.CSObject) string { return o.ID })
 	ix, err := t.indexes(ctx)
 	if err != nil {
 		return err

@@ -60,9 +60,9 @@ func (t *tx) mvByIDs(ctx context.Context, ids []string) (map[string]*idsync.MVOb
 }
 
 func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []string, caseSensitive bool) (map[string][]string, error) {
-	m := map[string][]string{}
+	m := sqlshared.NewMatches(values, caseSensitive)
 	if len(values) == 0 {
-		return m, nil
+		return m.Result(), nil
 	}
 	ix, err := t.indexes(ctx)
 	if err != nil {
@@ -71,38 +71,24 @@ func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []strin
 	if !ix.HasMV(attr) {
 		return nil, fmt.Errorf("sqlstore: find mv objects by %s: metaverse attribute %s is not indexed (declare it with SetIndexes)", attr, attr)
 	}
-	want := make(map[string]bool, len(values))
-	for _, v := range values {
-		if caseSensitive {
-			want[v] = true
-		} else {
-			want[store.FoldValue(v)] = true
-		}
-	}
 	q := `SELECT value, mv_id FROM mv_index WHERE attr = ? AND fold IN (%s)`
 	prefix := []any{attr}
 	if objectType != "" {
 		q = `SELECT value, mv_id FROM mv_index WHERE attr = ? AND object_type = ? AND fold IN (%s)`
 		prefix = append(prefix, objectType)
 	}
-	err = queryIn(ctx, t, q, prefix, foldAll(values), func(rows *sql.Rows) error {
+	err = queryIn(ctx, t, q, prefix, sqlshared.FoldAll(values), func(rows *sql.Rows) error {
 		var value, id string
 		if err := rows.Scan(&value, &id); err != nil {
 			return err
 		}
-		k := value
-		if !caseSensitive {
-			k = store.FoldValue(value)
-		}
-		if want[k] {
-			addFound(m, k, id)
-		}
+		m.Add(value, id)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: find mv objects by %s: %w", attr, err)
 	}
-	return sortFound(m), nil
+	return m.Result(), nil
 }
 
 func (t *tx) PutMV(ctx context.Context, objs []*idsync.MVObject) error {
@@ -121,7 +107,7 @@ func (t *tx) putMV(ctx context.Context, objs []*idsync.MVObject) error {
 			return fmt.Errorf("an mv object needs an ID")
 		}
 	}
-	objs = dedupeByID(objs, func(o *idsync.MVObject) string { return o.ID })
+	objs = sqlshared.DedupeByID(objs, func(o *idsync.MVObject) string { return o.ID })
 	ix, err := t.indexes(ctx)
 	if err != nil {
 		return err
