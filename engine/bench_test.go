@@ -104,7 +104,7 @@ func BenchmarkPipeline(b *testing.B) {
 	dir := b.TempDir()
 	benchFiles(b, dir, n)
 	ctx := context.Background()
-	e, st, err := openCrashEngine(ctx, dir, nil)
+	e, st, err := openCrashEngine(ctx, dir, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

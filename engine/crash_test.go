@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,13 +83,17 @@ rules:
 // file idsync.db in its directory).
 const crashStoreEnv = "IDSYNC_CRASH_STORE"
 
-func openCrashEngine(ctx context.Context, dir string, progress func(engine.Progress)) (*engine.Engine, store.Store, error) {
-	return openEngineOn(ctx, dir, os.Getenv(crashStoreEnv), progress)
+func openCrashEngine(ctx context.Context, dir string, progress func(engine.Progress), log *slog.Logger) (*engine.Engine, store.Store, error) {
+	return openEngineOnLog(ctx, dir, os.Getenv(crashStoreEnv), progress, log)
 }
 
 // openEngineOn opens the engine of the configuration in dir on the store
 // dsn names (the SQLite file idsync.db in dir when empty).
 func openEngineOn(ctx context.Context, dir, dsn string, progress func(engine.Progress)) (*engine.Engine, store.Store, error) {
+	return openEngineOnLog(ctx, dir, dsn, progress, nil)
+}
+
+func openEngineOnLog(ctx context.Context, dir, dsn string, progress func(engine.Progress), log *slog.Logger) (*engine.Engine, store.Store, error) {
 	reg := connector.NewRegistry(csvconn.Type)
 	cfg, err := config.Load(dir, reg)
 	if err != nil {
@@ -101,7 +106,7 @@ func openEngineOn(ctx context.Context, dir, dsn string, progress func(engine.Pro
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg, Progress: progress})
+	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg, Progress: progress, Logger: log})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -109,20 +114,32 @@ func openEngineOn(ctx context.Context, dir, dsn string, progress func(engine.Pro
 	return e, st, nil
 }
 
+// crashGateEnv names a file a child waits for after its second page,
+// so that the parent decides when the step may go on.
+const crashGateEnv = "IDSYNC_CRASH_GATE"
+
 // crashChild runs one step named by the environment and prints a line
 // per committed page, slowing down after each so the parent can kill it
-// mid-step.
+// mid-step. The engine's log goes to stdout too, one line per record.
 func crashChild() int {
 	dir := os.Getenv("IDSYNC_CRASH_DIR")
 	step := idsync.StepType(os.Getenv(crashChildEnv))
 	conn := os.Getenv("IDSYNC_CRASH_CONNECTOR")
+	gate := os.Getenv(crashGateEnv)
 	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(os.Stdout, nil))
 	e, st, err := openCrashEngine(ctx, dir, func(p engine.Progress) {
 		if !p.Done {
 			fmt.Printf("page %d\n", p.Page)
 			time.Sleep(20 * time.Millisecond)
+			for gate != "" && p.Page >= 2 {
+				if _, err := os.Stat(gate); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 		}
-	})
+	}, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3
@@ -245,7 +262,7 @@ func TestCrashSafety_KillDuringImportThenRerun(t *testing.T) {
 	startAndKill(t, dir, "hr", idsync.StepFullImport, 5)
 
 	ctx := context.Background()
-	e, st, err := openCrashEngine(ctx, dir, nil)
+	e, st, err := openCrashEngine(ctx, dir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +312,7 @@ func TestCrashSafety_KillDuringExportThenRerun(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(crashConfig), 0o644)
 	writeHR(t, dir, n)
 	ctx := context.Background()
-	e, st, err := openCrashEngine(ctx, dir, nil)
+	e, st, err := openCrashEngine(ctx, dir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +328,7 @@ func TestCrashSafety_KillDuringExportThenRerun(t *testing.T) {
 
 	startAndKill(t, dir, "target", idsync.StepExport, 5)
 
-	e, st, err = openCrashEngine(ctx, dir, nil)
+	e, st, err = openCrashEngine(ctx, dir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

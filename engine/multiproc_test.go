@@ -113,9 +113,10 @@ func startChild(t *testing.T, dir, dsn, step, conn string, extra ...string) *chi
 	return c
 }
 
-// waitLine returns the first line starting with prefix, failing the test
-// after a minute or when the child exits first.
-func (c *child) waitLine(t *testing.T, prefix string) string {
+// waitLine returns the first line starting with prefix (and holding each
+// of contains), failing the test after a minute or when the child exits
+// first.
+func (c *child) waitLine(t *testing.T, prefix string, contains ...string) string {
 	t.Helper()
 	timeout := time.After(time.Minute)
 	for {
@@ -124,13 +125,22 @@ func (c *child) waitLine(t *testing.T, prefix string) string {
 			if !ok {
 				t.Fatalf("child exited before printing %q", prefix)
 			}
-			if strings.HasPrefix(line, prefix) {
+			if strings.HasPrefix(line, prefix) && containsAll(line, contains) {
 				return line
 			}
 		case <-timeout:
 			t.Fatalf("no %q line from the child within a minute", prefix)
 		}
 	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
 
 // stepTimes parses "done STATUS RUN-START STEP-START END".
@@ -183,12 +193,19 @@ func TestSpec13_TwoProcessesImportTwoConnectorsAtOnceWhileAThirdProcessSyncWaits
 			}
 			defer st.Close()
 
-			a := startChild(t, dir, dsn, string(idsync.StepFullImport), "hr")
+			// hr's import stops after its second page until the gate
+			// opens, which happens only once the sync below says it waits.
+			gate := filepath.Join(dir, "gate")
+			a := startChild(t, dir, dsn, string(idsync.StepFullImport), "hr", crashGateEnv+"="+gate)
 			b := startChild(t, dir, dsn, string(idsync.StepFullImport), "badge")
 			a.waitLine(t, "page 2")
 			b.waitLine(t, "page 2")
 			// hr's import holds hr's lock: this sync of hr must wait for it.
 			c := startChild(t, dir, dsn, string(idsync.StepFullSync), "hr", "IDSYNC_CRASH_WAIT=1")
+			c.waitLine(t, "time=", "waiting for a lock")
+			if err := os.WriteFile(gate, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			aStatus, _, aStart, aEnd := stepTimes(t, a.waitLine(t, "done"))
 			bStatus, _, bStart, bEnd := stepTimes(t, b.waitLine(t, "done"))
 			cStatus, cRunStart, cStepStart, _ := stepTimes(t, c.waitLine(t, "done"))
