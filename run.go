@@ -179,9 +179,29 @@ type StepResult struct {
 	Ended     time.Time `json:"ended,omitzero"`
 	Counters  Counters  `json:"counters"`
 	// Pages is how many pages the step committed.
-	Pages    int      `json:"pages"`
-	Warnings []string `json:"warnings,omitempty"`
-	Message  string   `json:"message,omitempty"`
+	Pages int `json:"pages"`
+	// Resume is where a full import stands after its last committed page,
+	// for a connector that can resume there (connector.ResumableImporter);
+	// cleared when the step ends.
+	Resume *ImportResume `json:"resume,omitempty"`
+	// ResumedFrom and ResumedAfter say that this step resumed the
+	// interrupted step of run ResumedFrom after the ResumedAfter objects
+	// that step had committed.
+	ResumedFrom  string   `json:"resumedFrom,omitempty"`
+	ResumedAfter int      `json:"resumedAfter,omitempty"`
+	Warnings     []string `json:"warnings,omitempty"`
+	Message      string   `json:"message,omitempty"`
+}
+
+// ImportResume is the position of an interrupted full import.
+type ImportResume struct {
+	// Gen is the import generation of the step (objects it read carry it,
+	// which deletion detection relies on).
+	Gen int64 `json:"gen"`
+	// Position is the connector's position after the last committed page.
+	Position []byte `json:"position"`
+	// Objects counts the objects read up to it, over every attempt.
+	Objects int `json:"objects"`
 }
 
 // RunResult is the record of one run of a run profile (§13).

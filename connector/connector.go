@@ -26,6 +26,11 @@ var (
 	// is too old or invalid; the engine falls back to a full import and
 	// records a warning.
 	ErrWatermarkExpired = errors.New("connector: watermark expired or invalid")
+	// ErrResumeInvalid is returned by the Import of a ResumableImporter,
+	// before it emits anything, when ImportOptions.Resume no longer
+	// applies (the source changed since); the engine then imports from
+	// the start.
+	ErrResumeInvalid = errors.New("connector: import position no longer valid")
 	// ErrUnsupported says a capability is not available; same as a missing interface.
 	ErrUnsupported = errors.ErrUnsupported
 )
@@ -201,6 +206,24 @@ type HierarchyDiscoverer interface {
 type ImportOptions struct {
 	Partition string
 	PageSize  int
+	// Resume, for a ResumableImporter's full import, is a position its
+	// ImportPosition returned during an earlier, interrupted import: the
+	// import starts right after the object emitted last before it.
+	Resume []byte
+}
+
+// ResumableImporter is an Importer whose full import can resume where an
+// interrupted one stopped (§13: a process killed in the middle of an
+// import; another one resumes the run from its last committed page).
+// While Import runs, ImportPosition returns an opaque position right
+// after the object emitted last; the engine stores it with each page it
+// commits. Import with ImportOptions.Resume set starts right after that
+// object, with everything else (the watermark it returns, duplicate
+// detection) as if it had read the whole source, or returns
+// ErrResumeInvalid, before emitting anything, when the source changed.
+type ResumableImporter interface {
+	Importer
+	ImportPosition() []byte
 }
 
 // Importer lists every object in scope (full import), calling emit once

@@ -76,6 +76,11 @@ type importer struct {
 	page      []incoming
 	types     map[string]bool
 	include   map[string]bool
+	// resumable is the connector of a full import that can resume after
+	// its last committed page; base counts the objects read by the
+	// attempts before this one.
+	resumable connector.ResumableImporter
+	base      int
 }
 
 // importStep runs a full or delta import.
@@ -131,12 +136,29 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 		return &idsync.Error{Op: "import", Kind: idsync.KindUnsupported, Connector: cc.Name, Err: errors.New("the connector cannot import")}
 	}
 	im.delta = false
-	gen, err := e.nextSeq(ctx, "import-gen")
-	if err != nil {
-		return err
+	im.resumable, _ = imp.(connector.ResumableImporter)
+	var gen int64
+	rf := r.takeResume(s)
+	if rf != nil && im.resumable != nil && rf.at.Gen > 0 {
+		// Resume the interrupted import after its last committed page: the
+		// same generation, so that what it committed counts as seen.
+		gen, opts.Resume, im.base = rf.at.Gen, rf.at.Position, rf.at.Objects
+		r.step.ResumedFrom, r.step.ResumedAfter = rf.run, rf.at.Objects
+	} else {
+		if gen, err = e.nextSeq(ctx, "import-gen"); err != nil {
+			return err
+		}
 	}
 	im.gen = gen
 	wm, err := imp.Import(ctx, opts, im.addEntry)
+	if opts.Resume != nil && errors.Is(err, connector.ErrResumeInvalid) && len(im.page) == 0 && r.step.Pages == 0 {
+		// The source changed since: read it all again (still the same
+		// generation: every object is read again anyway).
+		r.step.Warnings = append(r.step.Warnings, fmt.Sprintf("could not resume the import of run %s (%v): importing from the start", rf.run, err))
+		r.step.ResumedFrom, r.step.ResumedAfter, im.base = "", 0, 0
+		opts.Resume = nil
+		wm, err = imp.Import(ctx, opts, im.addEntry)
+	}
 	if err != nil {
 		return classify(fmt.Errorf("full import from %s: %w", cc.Name, err))
 	}
@@ -154,6 +176,7 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 		return fmt.Errorf("engine: detect deletions: %w", err)
 	}
 	r.step.Counters.ImportDeletes += n
+	r.step.Resume = nil
 	if wm != nil {
 		if err := tx.PutWatermark(ctx, cc.Name, s.Partition, wm); err != nil {
 			return fmt.Errorf("engine: save watermark: %w", err)
@@ -272,6 +295,10 @@ func (im *importer) flush(ctx context.Context) error {
 		return err
 	}
 	r.step.Pages++
+	if im.resumable != nil && !im.delta {
+		// Where to resume should this process die: after this page.
+		r.step.Resume = &idsync.ImportResume{Gen: im.gen, Position: im.resumable.ImportPosition(), Objects: im.base + r.step.Counters.Objects}
+	}
 	if err := r.saveIn(ctx, tx); err != nil {
 		return err
 	}

@@ -246,11 +246,25 @@ func TestSpec13_TwoProcessesImportTwoConnectorsAtOnceWhileAThirdProcessSyncWaits
 	}
 }
 
+// TestSpec13_KilledWorkerIsNoticedAndItsRunResumedByAnotherWorker: a
+// worker killed with SIGKILL in the middle of a full import; another
+// worker notices (its claim's heartbeat times out) and resumes the run
+// from the last committed page: the CSV connector starts after the rows
+// committed, which are neither read into the connector space again nor
+// lost, and deletion detection keeps them. When the file changed in
+// between, the resumed import starts from the beginning, with a warning.
 func TestSpec13_KilledWorkerIsNoticedAndItsRunResumedByAnotherWorker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
 	}
-	for name, dsnOf := range storeDSNs(t) {
+	cases := map[string]bool{}
+	for name := range storeDSNs(t) {
+		cases[name] = false
+	}
+	cases["sqlite, file changed"] = true
+	dsns := storeDSNs(t)
+	for name, changed := range cases {
+		dsnOf := dsns[strings.TrimSuffix(name, ", file changed")]
 		t.Run(name, func(t *testing.T) {
 			const n = 2000
 			dir := t.TempDir()
@@ -285,6 +299,12 @@ func TestSpec13_KilledWorkerIsNoticedAndItsRunResumedByAnotherWorker(t *testing.
 				t.Fatalf("after the kill the connector space holds %d objects, want the committed pages (>= 250, < %d)", partial, n)
 			}
 
+			if changed {
+				later := time.Now().Add(time.Minute)
+				if err := os.Chtimes(filepath.Join(dir, "hr.csv"), later, later); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// Another worker notices the dead one (its claim's heartbeat
 			// times out) and resumes the run.
 			w2 := startChild(t, dir, dsn, "worker", "")
@@ -292,8 +312,12 @@ func TestSpec13_KilledWorkerIsNoticedAndItsRunResumedByAnotherWorker(t *testing.
 			if err := w2.cmd.Wait(); err != nil {
 				t.Fatalf("worker 2: %v", err)
 			}
-			if done[1] != string(idsync.StatusSuccess) || done[3] != "2" {
-				t.Fatalf("worker 2 ended %v, want success on attempt 2", done)
+			wantStatus := idsync.StatusSuccess
+			if changed {
+				wantStatus = idsync.StatusCompletedWithWarnings
+			}
+			if done[1] != string(wantStatus) || done[3] != "2" {
+				t.Fatalf("worker 2 ended %v, want %s on attempt 2", done, wantStatus)
 			}
 			q, err := st.(store.RunQueue).GetQueued(ctx, entry.ID)
 			if err != nil {
@@ -308,9 +332,21 @@ func TestSpec13_KilledWorkerIsNoticedAndItsRunResumedByAnotherWorker(t *testing.
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Counters.ImportAdds != n-partial || res.Counters.ImportNoChange != partial || res.Counters.ImportDeletes != 0 {
-				t.Errorf("resumed run counters = adds %d, no-change %d, deletes %d; want %d, %d, 0 (the dead worker's pages kept, nothing twice)",
-					res.Counters.ImportAdds, res.Counters.ImportNoChange, res.Counters.ImportDeletes, n-partial, partial)
+			// Resumed after the committed rows: only the rest is read. From
+			// the start: the committed rows are found unchanged.
+			wantNoChange, wantAfter := 0, partial
+			if changed {
+				wantNoChange, wantAfter = partial, 0
+			}
+			if res.Counters.ImportAdds != n-partial || res.Counters.ImportNoChange != wantNoChange || res.Counters.ImportDeletes != 0 || res.Counters.Objects != n-partial+wantNoChange {
+				t.Errorf("resumed run counters = objects %d, adds %d, no-change %d, deletes %d; want %d, %d, %d, 0 (the dead worker's pages kept, nothing twice)",
+					res.Counters.Objects, res.Counters.ImportAdds, res.Counters.ImportNoChange, res.Counters.ImportDeletes, n-partial+wantNoChange, n-partial, wantNoChange)
+			}
+			if s := res.Steps[0]; s.ResumedAfter != wantAfter || (wantAfter > 0) != (s.ResumedFrom != "") || s.Resume != nil {
+				t.Errorf("resumed step = resumed from %q after %d objects (resume position %v), want after %d", s.ResumedFrom, s.ResumedAfter, s.Resume, wantAfter)
+			}
+			if changed && (len(res.Steps[0].Warnings) != 1 || !strings.Contains(res.Steps[0].Warnings[0], "could not resume")) {
+				t.Errorf("warnings = %q, want one saying the import could not resume", res.Steps[0].Warnings)
 			}
 			total, _ := tx.CountCS(ctx, store.CSFilter{Connector: "hr"})
 			pend, _ := tx.CountCS(ctx, store.CSFilter{Connector: "hr", PendingImport: true})
@@ -322,8 +358,8 @@ func TestSpec13_KilledWorkerIsNoticedAndItsRunResumedByAnotherWorker(t *testing.
 			for _, r := range runs {
 				statuses = append(statuses, string(r.Status))
 			}
-			if len(runs) != 2 || runs[0].Status != idsync.StatusSuccess || runs[1].Status != idsync.StatusInterrupted {
-				t.Errorf("run history of hr = %v, want [success stopped-interrupted]", statuses)
+			if len(runs) != 2 || runs[0].Status != wantStatus || runs[1].Status != idsync.StatusInterrupted {
+				t.Errorf("run history of hr = %v, want [%s stopped-interrupted]", statuses, wantStatus)
 			}
 		})
 	}

@@ -180,10 +180,13 @@ func (e *Engine) runClaimed(ctx context.Context, q store.RunQueue, entry *store.
 	}
 	steps := p.Steps
 	if entry.Attempts > 1 && entry.RunID != "" {
-		done, msg, err := e.resumePoint(ctx, entry)
+		done, rf, msg, err := e.resumePoint(ctx, entry)
 		if err != nil {
 			finish(store.QueueQueued, err.Error())
 			return nil, err
+		}
+		if rf != nil {
+			runCtx = withResume(runCtx, rf)
 		}
 		mu.Lock()
 		entry.StepsDone = done
@@ -227,28 +230,38 @@ func (e *Engine) runClaimed(ctx context.Context, q store.RunQueue, entry *store.
 }
 
 // resumePoint returns how many of the profile's steps are finished, from
-// the entry's last attempt's run record.
-func (e *Engine) resumePoint(ctx context.Context, entry *store.QueuedRun) (int, string, error) {
+// the entry's last attempt's run record, and where the interrupted step
+// stood when it was a full import that can resume after its last
+// committed page.
+func (e *Engine) resumePoint(ctx context.Context, entry *store.QueuedRun) (int, *resumeFrom, string, error) {
 	tx, err := e.st.Begin(ctx, false)
 	if err != nil {
-		return 0, "", fmt.Errorf("engine: read the interrupted run: %w", err)
+		return 0, nil, "", fmt.Errorf("engine: read the interrupted run: %w", err)
 	}
 	defer tx.Rollback()
 	prev, err := tx.GetRun(ctx, entry.RunID, 1)
 	if errors.Is(err, store.ErrNotFound) {
-		return entry.StepsDone, "the interrupted attempt left no run record", nil
+		return entry.StepsDone, nil, "the interrupted attempt left no run record", nil
 	}
 	if err != nil {
-		return 0, "", fmt.Errorf("engine: read the interrupted run: %w", err)
+		return 0, nil, "", fmt.Errorf("engine: read the interrupted run: %w", err)
 	}
 	done := entry.StepsDone
+	var rf *resumeFrom
 	for _, s := range prev.Steps {
 		if s.Status == idsync.StatusRunning || isStopped(s.Status) {
+			if s.Resume != nil {
+				rf = &resumeFrom{run: prev.ID, step: s.Type, partition: s.Partition, at: *s.Resume}
+			}
 			break
 		}
 		done++
 	}
-	return done, fmt.Sprintf("run %s finished %d step(s) before it stopped", prev.ID, done-entry.StepsDone), nil
+	msg := fmt.Sprintf("run %s finished %d step(s) before it stopped", prev.ID, done-entry.StepsDone)
+	if rf != nil {
+		msg += fmt.Sprintf("; its %s resumes after the %d objects it committed", rf.step, rf.at.Objects)
+	}
+	return done, rf, msg, nil
 }
 
 // WaitQueued waits until a queue entry is done or failed, polling every

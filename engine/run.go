@@ -52,6 +52,7 @@ func (e *Engine) RunSteps(ctx context.Context, connectorName, profile string, st
 			Host: e.host, PID: e.pid,
 		},
 	}
+	r.resume, _ = ctx.Value(resumeKey{}).(*resumeFrom)
 	owner := store.LockOwner{ID: r.res.ID, Host: e.host, PID: e.pid, What: fmt.Sprintf("run %s of %s (%s)", profile, cc.Name, r.res.ID)}
 	// One run at a time per connector, across processes: imports and
 	// exports of different connectors may run at once (§13).
@@ -206,6 +207,36 @@ type runState struct {
 	clock     store.Lock // the connector's lock
 	lastBeat  time.Time
 	pending   []idsync.ObjectError // errors not yet written
+	// resume is the interrupted step of an earlier run that the first
+	// step of this one resumes (a queued run taken over, §13).
+	resume *resumeFrom
+}
+
+// resumeFrom is an interrupted import step to resume.
+type resumeFrom struct {
+	run       string
+	step      idsync.StepType
+	partition string
+	at        idsync.ImportResume
+}
+
+// withResume returns a context whose run resumes the interrupted import
+// step rf in its first step.
+func withResume(ctx context.Context, rf *resumeFrom) context.Context {
+	return context.WithValue(ctx, resumeKey{}, rf)
+}
+
+type resumeKey struct{}
+
+// takeResume returns, once, the interrupted import to resume when the
+// current step is the first of the run and the same step.
+func (r *runState) takeResume(s idsync.RunStep) *resumeFrom {
+	rf := r.resume
+	r.resume = nil
+	if rf == nil || len(r.res.Steps) != 1 || rf.step != s.Type || rf.partition != s.Partition {
+		return nil
+	}
+	return rf
 }
 
 // objErr records an error on one object.

@@ -42,15 +42,18 @@ type conn struct {
 
 	mu      sync.Mutex
 	session *session // the open export session, if any
+
+	pos importPosition // where the running full import stands
 }
 
 var (
-	_ connector.Connector        = (*conn)(nil)
-	_ connector.Importer         = (*conn)(nil)
-	_ connector.DeltaImporter    = (*conn)(nil)
-	_ connector.Exporter         = (*conn)(nil)
-	_ connector.SchemaDiscoverer = (*conn)(nil)
-	_ connector.Pinger           = (*conn)(nil)
+	_ connector.Connector         = (*conn)(nil)
+	_ connector.Importer          = (*conn)(nil)
+	_ connector.ResumableImporter = (*conn)(nil)
+	_ connector.DeltaImporter     = (*conn)(nil)
+	_ connector.Exporter          = (*conn)(nil)
+	_ connector.SchemaDiscoverer  = (*conn)(nil)
+	_ connector.Pinger            = (*conn)(nil)
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -332,6 +335,15 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 		return nil, fmt.Errorf("csv: import %s: %w", c.name, err)
 	}
 	defer rd.Close()
+	if c.pos, err = startPosition(rd.f); err != nil {
+		return nil, fmt.Errorf("csv: import %s: %w", c.name, err)
+	}
+	var resume *importPosition
+	if opts.Resume != nil {
+		if resume, err = c.resumeAt(opts.Resume); err != nil {
+			return nil, err
+		}
+	}
 	done := ctx.Done()
 	seen := newFileSet(1024)
 	for {
@@ -340,12 +352,29 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 			return nil, ctx.Err()
 		default:
 		}
+		// Resuming: the rows up to the position are read again for the
+		// watermark and duplicate detection, but not emitted.
+		skip := resume != nil && c.pos.Records < resume.Records
+		if resume != nil && !skip {
+			if c.pos.Offset != resume.Offset {
+				return nil, fmt.Errorf("csv: import %s: row %d ends at byte %d, not %d: %w", c.name, resume.Records, c.pos.Offset, resume.Offset, connector.ErrResumeInvalid)
+			}
+			resume = nil
+		}
 		rec, line, err := rd.next()
 		if err == io.EOF {
+			if resume != nil {
+				return nil, fmt.Errorf("csv: import %s: the file ends before row %d: %w", c.name, resume.Records, connector.ErrResumeInvalid)
+			}
 			return encodeSnapshot(c.fingerprint(rd.lay), seen, func(i int) bool { return seen.ok[i] }), nil
 		}
+		c.pos.Records++
+		c.pos.Offset = rd.r.InputOffset()
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
+			if skip {
+				continue
+			}
 			if err := emit(c.parseErrorEntry(pe)); err != nil {
 				return nil, err
 			}
@@ -357,6 +386,9 @@ func (c *conn) Import(ctx context.Context, opts connector.ImportOptions, emit fu
 		e, err := c.entry(rd.lay, rec, line, seen)
 		if err != nil {
 			return nil, err
+		}
+		if skip {
+			continue
 		}
 		if err := emit(e); err != nil {
 			return nil, err
