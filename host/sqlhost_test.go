@@ -145,6 +145,16 @@ func (a *appDB) row(t *testing.T, id string) string {
 	return strings.Join(out, ",") + "," + strconv.FormatBool(active)
 }
 
+// count counts the rows of the users table.
+func (a *appDB) count(t *testing.T) int {
+	t.Helper()
+	var n int
+	if err := a.db.QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // idOf returns the id the database gave the row of userName.
 func (a *appDB) idOf(t *testing.T, userName string) string {
 	t.Helper()
@@ -316,5 +326,15 @@ func cloudClientScenario(t *testing.T, base string, srv *host.Server, db *appDB,
 	}
 	if row := db.row(t, adaID); !strings.HasPrefix(row, "ada@example.com,") {
 		t.Errorf("ada's row after another user's delete: %q", row)
+	}
+	// The next refresh agrees: the deleted user stays gone, the others stay.
+	if err := srv.Refresh(context.Background()); err != nil {
+		t.Fatalf("refresh after the delete: %v", err)
+	}
+	if st, _ := entra(t, "GET", base+"/Users/"+id, ""); st != 404 {
+		t.Errorf("get after delete and refresh: %d, want 404", st)
+	}
+	if st, lr := entra(t, "GET", base+"/Users", ""); st != 200 || lr["totalResults"] != float64(db.count(t)) {
+		t.Errorf("list after delete and refresh: %d %v, want the %d rows of the table", st, lr["totalResults"], db.count(t))
 	}
 }
