@@ -17,7 +17,7 @@ import (
 
 // BenchmarkHostFilterLookup measures the host answering
 // GET /Users?filter=userName eq "…" over loopback from a connector space
-// of 100,000 objects (the example's CSV connector, fully imported), with
+// of 100,000 objects (testdata/csvhost's CSV connector, fully imported), with
 // parallel clients. It reports requests per second and the 99th
 // percentile latency.
 //
@@ -26,7 +26,7 @@ func BenchmarkHostFilterLookup(b *testing.B) {
 	const n = 100_000
 	dir := b.TempDir()
 	for _, f := range []string{"host.yaml", "config/idsync.yaml"} {
-		data, err := os.ReadFile(filepath.Join("..", "examples", "connector-host", f))
+		data, err := os.ReadFile(filepath.Join("testdata", "csvhost", f))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -248,7 +248,7 @@ func selfSigned(t *testing.T) ([]byte, []byte) {
 // others get 409 — over the CSV connector, whose anchor is the userName
 // as given, so that only the host's uniqueness check stands between them.
 func TestConcurrentCreatesOfOneUserName(t *testing.T) {
-	base, file, _ := csvHost(t, copyExample(t))
+	base, file, _ := csvHost(t, copyCSVHost(t))
 	names := []string{"race@example.com", "Race@example.com", "RACE@example.com", "rAce@example.com", "raCe@example.com", "racE@example.com"}
 	codes := make(chan int, len(names))
 	for _, n := range names {

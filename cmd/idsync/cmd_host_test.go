@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,17 +27,24 @@ func TestHostCommandUsage(t *testing.T) {
 	}
 }
 
-// TestHostCommandServes starts `idsync host` on the example, asks it
-// one question over HTTP and stops it with SIGTERM.
+// TestHostCommandServes runs the example of examples/connector-host as
+// its README says, on a copy of the files a fresh clone has: the setup
+// command creates the SQLite database from app.sql, `idsync host` serves
+// it; a user created over SCIM gets the id the database assigned its row
+// and can be read by it. SIGTERM stops the host.
 func TestHostCommandServes(t *testing.T) {
 	dir := t.TempDir()
-	for _, f := range []string{"host.yaml", "config/idsync.yaml", "config/app-users.csv"} {
+	for _, f := range []string{"host.yaml", "config/idsync.yaml", "config/app.sql"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "connector-host", f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
 		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	setup := exec.Command("go", "run", "../../examples/connector-host/setup", "-db", filepath.Join(dir, "config", "app.db"))
+	if out, err := setup.CombinedOutput(); err != nil {
+		t.Fatalf("setup: %v\n%s", err, out)
 	}
 	cmd := exec.Command(binary, "--config", filepath.Join(dir, "config"), "host", "--host-config", filepath.Join(dir, "host.yaml"), "--listen", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "IDSYNC_CONFIG=", "IDSYNC_HOST_TOKEN=cli-token")
@@ -53,15 +61,29 @@ func TestHostCommandServes(t *testing.T) {
 		t.Fatalf("no startup line: %v", err)
 	}
 	u := strings.TrimSpace(line[strings.Index(line, "http://"):])
-	req, _ := http.NewRequest("GET", u+"/Users/ada@example.com", nil)
-	req.Header.Set("Authorization", "Bearer cli-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	do := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, u+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer cli-token")
+		req.Header.Set("Content-Type", "application/scim+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("GET a user of the example: %d", resp.StatusCode)
+	if st, m := do("GET", "/Users/1", ""); st != 200 || m["userName"] != "ada@example.com" {
+		t.Errorf("GET the example's first user: %d %v", st, m)
+	}
+	st, m := do("POST", "/Users", `{"userName":"grace@example.com","displayName":"Grace Hopper","active":true}`)
+	if st != 201 || m["id"] != "2" {
+		t.Errorf("create: %d %v, want 201 with id 2 (the row's INTEGER PRIMARY KEY)", st, m)
+	}
+	if st, m := do("GET", "/Users/2", ""); st != 200 || m["displayName"] != "Grace Hopper" {
+		t.Errorf("GET the created user: %d %v", st, m)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
