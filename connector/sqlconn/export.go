@@ -25,6 +25,12 @@ type session struct {
 	// raw, on PostgreSQL, runs f on the page's connection (inside its
 	// transaction) with the pgx connection, for COPY.
 	raw func(f func(*pgx.Conn) error) error
+	// plans holds each object type's insert plan, made on first use.
+	plans map[*otype]*insertPlan
+	// vals and seen are planInsertFast's scratch space, one slot per
+	// attribute of the plan.
+	vals [][]idsync.Value
+	seen []bool
 }
 
 func (s *session) Close(context.Context) error { return nil }
@@ -183,7 +189,7 @@ type insertRow struct {
 	cols   []string
 	args   []any
 	anchor idsync.Anchor // known before inserting unless generated
-	kids   map[int][]any // per multi-valued attribute: bound values
+	kids   [][]any       // per multi-valued attribute: bound values (nil: none)
 }
 
 // batchable plans ch as a plain insert that can join a multi-row INSERT:
@@ -203,10 +209,201 @@ func (s *session) batchable(ch *idsync.Change) (*insertRow, bool) {
 	return ins, true
 }
 
+// insertPlan is what planning an insert needs of an object type, worked
+// out once per session: the attributes an add may carry (the columns that
+// are not hidden, then the multi-valued attributes a column does not
+// shadow), in name order, which is the column order of the INSERT.
+type insertPlan struct {
+	names []string
+	slot  map[string]int // name -> index in names
+	col   []int          // per slot: index in ot.cols, or -1
+	mv    []int          // per slot: index in ot.mv, or -1
+	// cols is the column list of the previous row planned, shared by
+	// the rows that have the same one.
+	cols []string
+}
+
+func (s *session) plan(ot *otype) *insertPlan {
+	if p := s.plans[ot]; p != nil {
+		return p
+	}
+	p := &insertPlan{slot: map[string]int{}}
+	for i, col := range ot.cols {
+		if !col.hidden {
+			p.slot[col.name] = -1 - i
+		}
+	}
+	for k, m := range ot.mv {
+		if _, ok := p.slot[m.attr]; !ok {
+			p.slot[m.attr] = len(ot.cols) + k
+		}
+	}
+	for n := range p.slot {
+		p.names = append(p.names, n)
+	}
+	slices.Sort(p.names)
+	for i, n := range p.names {
+		c, m := -1, -1
+		if x := p.slot[n]; x < 0 {
+			c = -1 - x
+		} else {
+			m = x - len(ot.cols)
+		}
+		p.col, p.mv = append(p.col, c), append(p.mv, m)
+		p.slot[n] = i
+	}
+	if s.plans == nil {
+		s.plans = map[*otype]*insertPlan{}
+	}
+	s.plans[ot] = p
+	return p
+}
+
 // planInsert binds an add's attributes to columns and child rows.
 func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
+	if ins, ok := s.planInsertFast(ot, ch); ok {
+		return ins, nil
+	}
+	return s.planInsertMods(ot, ch)
+}
+
+// planInsertFast plans the common add, whose mods name each attribute
+// once, replace it (or add at most one value) and bind without error,
+// without building the attribute map: the result is the one
+// planInsertMods returns. It returns false for anything else, which
+// planInsertMods then plans (and reports the error of).
+func (s *session) planInsertFast(ot *otype, ch *idsync.Change) (*insertRow, bool) {
+	if ot.cfg.Generated {
+		return nil, false
+	}
+	p := s.plan(ot)
+	n := len(p.names)
+	if cap(s.vals) < n {
+		s.vals, s.seen = make([][]idsync.Value, n), make([]bool, n)
+	}
+	vals, seen := s.vals[:n], s.seen[:n]
+	clear(vals)
+	clear(seen)
+	ncols := 0
+	for i := range ch.Mods {
+		m := &ch.Mods[i]
+		k, ok := p.slot[m.Name]
+		if !ok || seen[k] {
+			return nil, false
+		}
+		switch {
+		case m.Op == idsync.AttrReplace, m.Op == idsync.AttrAdd && len(m.Values) <= 1:
+		default:
+			return nil, false
+		}
+		seen[k] = true
+		if len(m.Values) == 0 {
+			continue
+		}
+		if p.col[k] >= 0 {
+			if len(m.Values) > 1 {
+				return nil, false
+			}
+			ncols++
+		}
+		vals[k] = m.Values
+	}
+	if ot.softDel >= 0 {
+		ncols++
+	}
+	ins := &insertRow{ot: ot, args: make([]any, 0, ncols+1)}
+	cols := p.cols[:0:0]
+	same := true // cols so far equal p.cols
+	add := func(name string, v any) {
+		if same && len(cols) < len(p.cols) && p.cols[len(cols)] == name {
+			cols = p.cols[: len(cols)+1 : len(cols)+1]
+		} else {
+			if same {
+				cols = append(make([]string, 0, ncols+1), cols...)
+				same = false
+			}
+			cols = append(cols, name)
+		}
+		ins.args = append(ins.args, v)
+	}
+	for k, vs := range vals {
+		if len(vs) == 0 {
+			continue
+		}
+		if c := p.col[k]; c >= 0 {
+			v, err := toDB(vs[0], ot.cols[c].store)
+			if err != nil {
+				return nil, false
+			}
+			add(p.names[k], v)
+			continue
+		}
+		m := p.mv[k]
+		if ins.kids == nil {
+			ins.kids = make([][]any, len(ot.mv))
+		}
+		kv := make([]any, len(vs))
+		for j, v := range vs {
+			b, err := toDB(v, ot.mv[m].store)
+			if err != nil {
+				return nil, false
+			}
+			kv[j] = b
+		}
+		ins.kids[m] = kv
+	}
+	if ot.softDel >= 0 {
+		name := ot.cols[ot.softDel].name
+		if k, ok := p.slot[name]; !ok || vals[k] == nil {
+			if v, err := toDB(idsync.String(ot.softLiveValue()), ot.cols[ot.softDel].store); err == nil {
+				add(name, v)
+			}
+		}
+	}
+	var parts []string
+	if len(ot.anchorCol) > 1 {
+		parts = make([]string, len(ot.anchorCol))
+	}
+	for i, a := range ot.anchorCol {
+		var v idsync.Value
+		if k, ok := p.slot[a]; ok && len(vals[k]) > 0 {
+			v = vals[k][0]
+		}
+		var part string
+		if v.IsZero() {
+			if ch.DN == "" || len(ot.anchorCol) != 1 {
+				return nil, false
+			}
+			b, err := toDB(idsync.String(ch.DN), ot.cols[ot.anchor[0]].store)
+			if err != nil {
+				return nil, false
+			}
+			add(a, b)
+			part = ch.DN
+		} else {
+			part = v.String()
+		}
+		if parts == nil {
+			ins.anchor = idsync.Anchor(part)
+		} else {
+			parts[i] = part
+		}
+	}
+	if parts != nil {
+		ins.anchor = joinAnchor(parts)
+	}
+	if !same {
+		p.cols = cols
+	}
+	ins.cols = cols
+	return ins, true
+}
+
+// planInsertMods plans an add of any mods: it applies them to an empty
+// attribute map first.
+func (s *session) planInsertMods(ot *otype, ch *idsync.Change) (*insertRow, error) {
 	attrs := idsync.Attrs{}.Apply(ch.Mods)
-	ins := &insertRow{ot: ot, kids: map[int][]any{}}
+	ins := &insertRow{ot: ot}
 	for _, name := range idsync.SortedNames(attrs) {
 		vs := attrs[name]
 		if i, ok := ot.idx[name]; ok && !ot.cols[i].hidden {
@@ -230,6 +427,9 @@ func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
 				b, err := toDB(v, ot.mv[k].store)
 				if err != nil {
 					return nil, invalid(fmt.Errorf("attribute %s: %w", name, err))
+				}
+				if ins.kids == nil {
+					ins.kids = make([][]any, len(ot.mv))
 				}
 				ins.kids[k] = append(ins.kids[k], b)
 			}
@@ -314,6 +514,9 @@ func (s *session) insertChildren(ctx context.Context, tx execer, rows []*insertR
 			pa, err := ot.anchorArgs(r.anchor)
 			if err != nil {
 				return invalid(err)
+			}
+			if len(r.kids) <= k {
+				continue
 			}
 			for _, v := range r.kids[k] {
 				kv = append(kv, append(slices.Clone(pa), v))
