@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -31,9 +32,53 @@ type session struct {
 	// attribute of the plan.
 	vals [][]idsync.Value
 	seen []bool
+	// stmts holds the multi-row INSERTs prepared for the session by
+	// shape (table, columns, rows), on dialects whose driver would
+	// otherwise prepare and close a statement per call; nil for a shape
+	// that failed to prepare. want holds the SQL of shapes run
+	// unprepared, prepared before the next page.
+	stmts map[string]*sql.Stmt
+	want  map[string]string
 }
 
-func (s *session) Close(context.Context) error { return nil }
+// maxStmts bounds the statements a session prepares.
+const maxStmts = 16
+
+// prepareWanted prepares the shapes of the previous pages, before the
+// page takes its connection: the pool hands out the connection the
+// previous page gave back, which the statement is then prepared on. A
+// statement that fails to prepare is run unprepared.
+func (s *session) prepareWanted(ctx context.Context) {
+	for key, q := range s.want {
+		delete(s.want, key)
+		if ctx.Err() != nil {
+			return
+		}
+		st, err := s.c.db.PrepareContext(ctx, q)
+		if err != nil {
+			s.c.log.Debug("sql: export: statement not prepared", "error", err)
+			st = nil
+		}
+		if s.stmts == nil {
+			s.stmts = map[string]*sql.Stmt{}
+		}
+		s.stmts[key] = st
+	}
+}
+
+func (s *session) Close(context.Context) error {
+	var errs []error
+	for _, st := range s.stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	s.stmts, s.want = nil, nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("export: close statements: %w", err)
+	}
+	return nil
+}
 
 // execer is a transaction (or, in tests, the pool).
 type execer interface {
@@ -50,6 +95,7 @@ type execer interface {
 // goes away fails the whole page (nothing of it is committed).
 func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
 	c := s.c
+	s.prepareWanted(ctx)
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return nil, classify("export: connect", err)
@@ -547,6 +593,24 @@ func (s *session) multiInsert(ctx context.Context, tx execer, table string, cols
 	chunk := min(d.maxParams()/per, d.maxRows(), max(s.c.batch, 1))
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
+		var key string
+		if d.prepareInserts() {
+			key = shapeKey(table, cols, len(part))
+			st, known := s.stmts[key]
+			if sqlTx, ok := tx.(*sql.Tx); ok && st != nil {
+				args := make([]any, 0, len(part)*per)
+				for _, r := range part {
+					args = append(args, r...)
+				}
+				if _, err := sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+					return classify("insert into "+table, err)
+				}
+				continue
+			}
+			if known || len(s.stmts)+len(s.want) >= maxStmts {
+				key = ""
+			}
+		}
 		b := &sqlBuilder{d: d}
 		b.str("INSERT INTO ").name(table).str(" (").idents("", cols).str(") VALUES ")
 		b.args = make([]any, 0, len(part)*per)
@@ -566,8 +630,28 @@ func (s *session) multiInsert(ctx context.Context, tx execer, table string, cols
 		if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
 			return classify("insert into "+table, err)
 		}
+		if key != "" {
+			if s.want == nil {
+				s.want = map[string]string{}
+			}
+			s.want[key] = b.String()
+		}
 	}
 	return nil
+}
+
+// shapeKey identifies a multi-row INSERT by its table, columns and
+// number of rows.
+func shapeKey(table string, cols []string, rows int) string {
+	var b strings.Builder
+	b.WriteString(table)
+	for _, c := range cols {
+		b.WriteByte(0)
+		b.WriteString(c)
+	}
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(rows))
+	return b.String()
 }
 
 func (s *session) insertDefault(ctx context.Context, tx execer, table string) error {

@@ -1,11 +1,13 @@
 package sqlconn
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
 
 	"github.com/idsync/idsync"
+	"github.com/idsync/idsync/connector"
 )
 
 // TestPlanInsertFastMatchesMods proves that the fast insert planning
@@ -82,4 +84,83 @@ func TestPlanInsertFastMatchesMods(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExportPagesReuseStatements exports three pages of adds with child
+// rows through one session in groups of 10: on MySQL the later pages run
+// the multi-row INSERTs the first page prepared; a group of the last page
+// holding a duplicate anchor falls back to one change at a time under the
+// prepared statements, the duplicate failing alone.
+func TestExportPagesReuseStatements(t *testing.T) {
+	eachDB(t, func(t *testing.T, tdb *testDB) {
+		tdb.exec(`CREATE TABLE staff (id {key} PRIMARY KEY, name {text}, n {int})`)
+		tdb.exec(`CREATE TABLE staff_mail (staff_id {key} NOT NULL, mail {text})`)
+		cfg := tdb.config(ObjectType{Name: "staff", Table: "staff", Anchor: []string{"id"},
+			MultiValued: []MultiValued{{Attribute: "mail", Table: "staff_mail", ParentColumns: []string{"staff_id"}, ValueColumn: "mail"}}})
+		cfg.BatchSize = 10
+		c := mustOpen(t, cfg)
+		ctx := context.Background()
+		sess, err := c.OpenExport(ctx, connector.ExportOptions{PageSize: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		add := func(i int) idsync.Change {
+			id := fmt.Sprintf("s%05d", i)
+			return idsync.Change{ID: fmt.Sprint(i), Op: idsync.OpAdd, ObjectType: "staff", Mods: idsync.ModsFromAttrs(idsync.Attrs{
+				"id": {idsync.String(id)}, "name": {idsync.String(fmt.Sprintf("Name %d", i))}, "n": {idsync.Int(int64(i))},
+				"mail": {idsync.String(id + "@a"), idsync.String(id + "@b")}})}
+		}
+		for page := range 3 {
+			var changes []idsync.Change
+			for i := range 30 {
+				changes = append(changes, add(page*30+i))
+			}
+			if page == 2 {
+				changes[15] = add(7) // already exported by the first page
+				changes[15].ID = "dup"
+			}
+			res, err := sess.ExportPage(ctx, changes)
+			if err != nil {
+				t.Fatalf("page %d: %v", page, err)
+			}
+			for i, r := range res {
+				if r.ID == "dup" {
+					if r.Err == nil || r.ErrorType != "AttributeValueMustBeUnique" {
+						t.Errorf("duplicate: %+v, want AttributeValueMustBeUnique", r)
+					}
+					continue
+				}
+				if want := idsync.Anchor(fmt.Sprintf("s%05d", page*30+i)); r.Err != nil || r.Anchor != want {
+					t.Errorf("page %d add %d: %+v, want anchor %s", page, i, r, want)
+				}
+			}
+			if page == 1 && tdb.kind == "mysql" {
+				n := 0
+				for _, st := range sess.(*session).stmts {
+					if st != nil {
+						n++
+					}
+				}
+				if n < 2 {
+					t.Errorf("after two pages %d prepared statements, want those of the rows and the child rows", n)
+				}
+			}
+		}
+		if err := sess.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := importAll(t, c)
+		if len(got) != 89 {
+			t.Errorf("import: %d objects, want 89", len(got))
+		}
+		wantAttr(t, "s00007", got["s00007"].Attrs, "name", "string:Name 7")
+		wantAttr(t, "s00007", got["s00007"].Attrs, "mail", "string:s00007@a", "string:s00007@b")
+		wantAttr(t, "s00089", got["s00089"].Attrs, "mail", "string:s00089@a", "string:s00089@b")
+		if _, ok := got["s00075"]; ok {
+			t.Errorf("s00075 was replaced by the duplicate, yet imported")
+		}
+		if n := tdb.count(`SELECT COUNT(*) FROM staff_mail`); n != 178 {
+			t.Errorf("%d child rows, want 178", n)
+		}
+	})
 }
