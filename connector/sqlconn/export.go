@@ -91,8 +91,10 @@ type execer interface {
 // under a savepoint, consecutive inserts of the same shape as multi-row
 // INSERTs; when anything in a group fails, the group is rolled back to
 // its savepoint and replayed one change at a time, each under its own
-// savepoint, so that every change gets its own result. A database that
-// goes away fails the whole page (nothing of it is committed).
+// savepoint, so that every change gets its own result. The first group
+// needs no savepoint: rolling it back is rolling back the transaction,
+// which then begins again. A database that goes away fails the whole
+// page (nothing of it is committed).
 func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
 	c := s.c
 	s.prepareWanted(ctx)
@@ -105,7 +107,7 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	if err != nil {
 		return nil, classify("export: begin", err)
 	}
-	defer tx.Rollback()
+	defer func() { tx.Rollback() }() // the transaction the page ends with
 	s.raw = nil
 	if c.d.name() == "postgres" {
 		s.raw = func(f func(*pgx.Conn) error) error {
@@ -125,7 +127,7 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	group := max(c.batch, 1)
 	for start := 0; start < len(changes); start += group {
 		end := min(start+group, len(changes))
-		if err := s.group(ctx, tx, changes[start:end], res[start:end]); err != nil {
+		if err := s.group(ctx, conn, &tx, start == 0, changes[start:end], res[start:end]); err != nil {
 			return nil, err
 		}
 	}
@@ -135,21 +137,37 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	return res, nil
 }
 
-// group exports changes (fast path, then one by one on failure). It
+// group exports changes (fast path, then one by one on failure). The
+// first group of a page (first) runs without a savepoint: on failure the
+// transaction *txp is rolled back and a new one begun on conn. It
 // returns an error only when the page must fail.
-func (s *session) group(ctx context.Context, tx *sql.Tx, changes []idsync.Change, res []connector.ExportResult) error {
+func (s *session) group(ctx context.Context, conn *sql.Conn, txp **sql.Tx, first bool, changes []idsync.Change, res []connector.ExportResult) error {
 	c := s.c
-	if err := s.exec(ctx, tx, c.d.savepoint("idsync_g")); err != nil {
-		return err
+	tx := *txp
+	if !first {
+		if err := s.exec(ctx, tx, c.d.savepoint("idsync_g")); err != nil {
+			return err
+		}
 	}
 	err := s.fast(ctx, tx, changes, res)
 	if err == nil {
+		if first {
+			return nil
+		}
 		return s.releaseSP(ctx, tx, "idsync_g")
 	}
 	if idsync.KindOf(err) == idsync.KindTransient || ctx.Err() != nil {
 		return err
 	}
-	if err := s.exec(ctx, tx, c.d.rollbackTo("idsync_g")); err != nil {
+	if first {
+		if err := tx.Rollback(); err != nil {
+			return classify("export: rollback", err)
+		}
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return classify("export: begin", err)
+		}
+		*txp = tx
+	} else if err := s.exec(ctx, tx, c.d.rollbackTo("idsync_g")); err != nil {
 		return err
 	}
 	for i := range changes {
@@ -174,6 +192,9 @@ func (s *session) group(ctx context.Context, tx *sql.Tx, changes []idsync.Change
 		if changes[i].Op == idsync.OpAdd {
 			res[i].Anchor, res[i].DN = a, string(a)
 		}
+	}
+	if first {
+		return nil
 	}
 	return s.releaseSP(ctx, tx, "idsync_g")
 }
