@@ -214,10 +214,22 @@ func (s *session) releaseSP(ctx context.Context, tx execer, name string) error {
 }
 
 // fast exports a group, batching runs of consecutive plain inserts of
-// the same type and column set; its first error fails the group.
+// the same type and column set, and pipelining runs of inserts of the
+// same type whose anchor the database assigns (PostgreSQL); its first
+// error fails the group.
 func (s *session) fast(ctx context.Context, tx execer, changes []idsync.Change, res []connector.ExportResult) error {
 	for i := 0; i < len(changes); {
 		ch := &changes[i]
+		if rows := s.generatedRun(changes[i:]); len(rows) > 1 {
+			if err := s.insertGeneratedPipelined(ctx, tx, rows); err != nil {
+				return err
+			}
+			for k, r := range rows {
+				res[i+k].Anchor, res[i+k].DN = r.anchor, string(r.anchor)
+			}
+			i += len(rows)
+			continue
+		}
 		if ins, ok := s.batchable(ch); ok {
 			j := i + 1
 			rows := []*insertRow{ins}
@@ -340,9 +352,6 @@ func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
 // planInsertMods returns. It returns false for anything else, which
 // planInsertMods then plans (and reports the error of).
 func (s *session) planInsertFast(ot *otype, ch *idsync.Change) (*insertRow, bool) {
-	if ot.cfg.Generated {
-		return nil, false
-	}
 	p := s.plan(ot)
 	n := len(p.names)
 	if cap(s.vals) < n {
@@ -374,6 +383,13 @@ func (s *session) planInsertFast(ot *otype, ch *idsync.Change) (*insertRow, bool
 			ncols++
 		}
 		vals[k] = m.Values
+	}
+	if ot.cfg.Generated {
+		for _, a := range ot.anchorCol {
+			if k, ok := p.slot[a]; ok && vals[k] != nil && p.col[k] >= 0 {
+				return nil, false // the database assigns it
+			}
+		}
 	}
 	if ot.softDel >= 0 {
 		ncols++
@@ -432,6 +448,9 @@ func (s *session) planInsertFast(ot *otype, ch *idsync.Change) (*insertRow, bool
 		parts = make([]string, len(ot.anchorCol))
 	}
 	for i, a := range ot.anchorCol {
+		if ot.cfg.Generated {
+			break
+		}
 		var v idsync.Value
 		if k, ok := p.slot[a]; ok && len(vals[k]) > 0 {
 			v = vals[k][0]
@@ -782,6 +801,80 @@ func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins
 		return "", err
 	}
 	return idsync.Anchor(v.String()), classify("insert into "+ot.cfg.Table, rows.Err())
+}
+
+// generatedRun plans the run of adds at the start of changes that
+// insertGeneratedPipelined can insert: PostgreSQL, one object type whose
+// table's single anchor column the database assigns (read back as an
+// integer or a string), no configured insert statement.
+func (s *session) generatedRun(changes []idsync.Change) []*insertRow {
+	if s.raw == nil {
+		return nil
+	}
+	var rows []*insertRow
+	for i := range changes {
+		ch := &changes[i]
+		if ch.Op != idsync.OpAdd {
+			break
+		}
+		ot := s.c.byName[ch.ObjectType]
+		if ot == nil || !ot.cfg.Generated || ot.cfg.Table == "" || (ot.cfg.Export != nil && ot.cfg.Export.Insert != nil) ||
+			(len(rows) > 0 && ot != rows[0].ot) {
+			break
+		}
+		if st := ot.cols[ot.anchor[0]].store; st != idsync.TypeInteger && st != idsync.TypeString {
+			break
+		}
+		ins, err := s.planInsert(ot, ch)
+		if err != nil {
+			break
+		}
+		rows = append(rows, ins)
+	}
+	return rows
+}
+
+// insertGeneratedPipelined inserts rows (one object type, generated
+// anchor) as one pipelined batch of the INSERT … RETURNING that
+// insertGenerated runs one at a time: each statement reads back its own
+// row's anchor, so anchors cannot be mixed up, in one round trip. Then it
+// inserts their child rows.
+func (s *session) insertGeneratedPipelined(ctx context.Context, tx execer, rows []*insertRow) error {
+	ot := rows[0].ot
+	store := ot.cols[ot.anchor[0]].store
+	anchors := make([]string, len(rows))
+	err := s.raw(func(pc *pgx.Conn) error {
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(rows))}
+		var q string
+		var cols []string
+		for i, r := range rows {
+			// The parameters are the row's, in order: the text depends
+			// on the columns only.
+			if i == 0 || !slices.Equal(r.cols, cols) {
+				q, cols = s.c.insertReturningSQL(ot, r).String(), r.cols
+			}
+			b.Queue(q, r.args...)
+		}
+		br := pc.SendBatch(ctx, b)
+		for i := range rows {
+			if err := br.QueryRow().Scan(&anchors[i]); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return classify("insert into "+ot.cfg.Table, err)
+	}
+	for i, r := range rows {
+		v, _, err := fromDB(anchors[i], store)
+		if err != nil {
+			return err
+		}
+		r.anchor = idsync.Anchor(v.String())
+	}
+	return s.insertChildren(ctx, tx, rows)
 }
 
 // insertReturningSQL builds the INSERT of one row that hands back the

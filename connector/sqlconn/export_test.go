@@ -23,6 +23,9 @@ func TestPlanInsertFastMatchesMods(t *testing.T) {
 	hidden := single
 	hidden.cols = append([]column(nil), single.cols...)
 	hidden.cols[3].hidden = true
+	gen := single
+	gen.cfg = &ObjectType{Name: "gen", Table: "hr.one", Anchor: []string{"id"}, Generated: true}
+	gen.anchor, gen.anchorCol, gen.softDel = []int{1}, []string{"id"}, -1
 	rep := func(n string, vs ...idsync.Value) idsync.AttrMod {
 		return idsync.AttrMod{Name: n, Op: idsync.AttrReplace, Values: vs}
 	}
@@ -31,7 +34,7 @@ func TestPlanInsertFastMatchesMods(t *testing.T) {
 	}
 	s1, s2, i7 := idsync.String("acme"), idsync.String("b"), idsync.Int(7)
 	// fast: the cases planInsertFast takes.
-	fast := map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 14: true, 16: true, 17: true, 19: true}
+	fast := map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 14: true, 16: true, 17: true, 19: true, 20: true, 21: true}
 	cases := []struct {
 		ot   *otype
 		dn   string
@@ -57,6 +60,9 @@ func TestPlanInsertFastMatchesMods(t *testing.T) {
 		{&hidden, "", []idsync.AttrMod{rep("org", s1), rep("id", i7)}},
 		{&hidden, "", []idsync.AttrMod{rep("org", s1), rep("gone", idsync.Bool(false))}},
 		{ot, "", []idsync.AttrMod{rep("org", idsync.String("a|b")), rep("id", i7), rep("mail", idsync.Ref("x"))}},
+		{&gen, "", []idsync.AttrMod{rep("org", s1), rep("na]me", s2)}},
+		{&gen, "cn=x", []idsync.AttrMod{rep("org", s1), rep("id")}},
+		{&gen, "", []idsync.AttrMod{rep("org", s1), rep("id", i7)}},
 	}
 	for i, tc := range cases {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
@@ -169,6 +175,53 @@ func TestExportPagesReuseStatements(t *testing.T) {
 		}
 		if n := tdb.count(`SELECT COUNT(*) FROM staff_mail`); n != 176 {
 			t.Errorf("%d child rows, want 176", n)
+		}
+	})
+}
+
+// TestExportGeneratedAnchorsInOrder exports a page of adds whose anchor
+// the database assigns (pipelined on PostgreSQL, one by one elsewhere)
+// and proves each result's anchor is its own row's, child rows included;
+// then a page with a duplicate in the middle, which fails alone.
+func TestExportGeneratedAnchorsInOrder(t *testing.T) {
+	eachDB(t, func(t *testing.T, tdb *testDB) {
+		tdb.exec(`CREATE TABLE acct (id {serial}, login {key} NOT NULL UNIQUE, n {int})`)
+		tdb.exec(`CREATE TABLE acct_group (acct_id {int} NOT NULL, grp {text})`)
+		c := mustOpen(t, tdb.config(ObjectType{Name: "account", Table: "acct", Anchor: []string{"id"}, Generated: true,
+			MultiValued: []MultiValued{{Attribute: "groups", Table: "acct_group", ParentColumns: []string{"acct_id"}, ValueColumn: "grp"}}}))
+		for page, prefix := range []string{"u", "v"} {
+			var changes []idsync.Change
+			for i := range 40 {
+				a := idsync.Attrs{"login": {idsync.String(fmt.Sprintf("%s%02d", prefix, i))}, "groups": {idsync.String(fmt.Sprintf("g%02d", i))}}
+				if i%3 == 0 {
+					a["n"] = []idsync.Value{idsync.Int(int64(i))} // another column set
+				}
+				if i == 20 && page == 1 {
+					a["login"] = []idsync.Value{idsync.String("v05")}
+				}
+				changes = append(changes, idsync.Change{ID: fmt.Sprint(i), Op: idsync.OpAdd, ObjectType: "account", Mods: idsync.ModsFromAttrs(a)})
+			}
+			res := exportPage(t, c, changes...)
+			got, _ := importAll(t, c)
+			if want := 40 + page*39; len(got) != want {
+				t.Errorf("import: %d objects, want %d", len(got), want)
+			}
+			for i := range 40 {
+				r := res[fmt.Sprint(i)]
+				if i == 20 && page == 1 {
+					if r.Err == nil || r.ErrorType != "AttributeValueMustBeUnique" {
+						t.Errorf("duplicate: %+v, want AttributeValueMustBeUnique", r)
+					}
+					continue
+				}
+				if r.Err != nil || r.Anchor == "" {
+					t.Errorf("add %d: %+v", i, r)
+					continue
+				}
+				login := fmt.Sprintf("%s%02d", prefix, i)
+				wantAttr(t, login, got[r.Anchor].Attrs, "login", "string:"+login)
+				wantAttr(t, login, got[r.Anchor].Attrs, "groups", fmt.Sprintf("string:g%02d", i))
+			}
 		}
 	})
 }
