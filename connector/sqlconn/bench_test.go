@@ -153,5 +153,9 @@ func BenchmarkExportPostgresGenerated(b *testing.B) { benchExport(b, "postgres",
 // BenchmarkExportMySQL: 100,000 inserts into MariaDB.
 func BenchmarkExportMySQL(b *testing.B) { benchExport(b, "mysql", false) }
 
+// BenchmarkExportMySQLGenerated: 100,000 inserts into MariaDB of rows
+// whose anchor the database assigns (AUTO_INCREMENT).
+func BenchmarkExportMySQLGenerated(b *testing.B) { benchExport(b, "mysql", true) }
+
 // BenchmarkExportSQLite: 100,000 inserts into SQLite.
 func BenchmarkExportSQLite(b *testing.B) { benchExport(b, "sqlite", false) }

@@ -39,6 +39,8 @@ type session struct {
 	// unprepared, prepared before the next page.
 	stmts map[string]*sql.Stmt
 	want  map[string]string
+	// autoinc holds consecutiveIDs' answer per object type (MySQL).
+	autoinc map[*otype]int64
 }
 
 // maxStmts bounds the statements a session prepares.
@@ -220,8 +222,12 @@ func (s *session) releaseSP(ctx context.Context, tx execer, name string) error {
 func (s *session) fast(ctx context.Context, tx execer, changes []idsync.Change, res []connector.ExportResult) error {
 	for i := 0; i < len(changes); {
 		ch := &changes[i]
-		if rows := s.generatedRun(changes[i:]); len(rows) > 1 {
-			if err := s.insertGeneratedPipelined(ctx, tx, rows); err != nil {
+		rows, err := s.generatedRun(ctx, tx, changes[i:])
+		if err != nil {
+			return err
+		}
+		if len(rows) > 1 {
+			if err := s.insertGeneratedRun(ctx, tx, rows); err != nil {
 				return err
 			}
 			for k, r := range rows {
@@ -633,51 +639,62 @@ func (s *session) multiInsert(ctx context.Context, tx execer, table string, cols
 	chunk := min(d.maxParams()/per, d.maxRows(), max(s.c.batch, 1))
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
-		var key string
-		if d.prepareInserts() {
-			key = shapeKey(table, cols, len(part))
-			st, known := s.stmts[key]
-			if sqlTx, ok := tx.(*sql.Tx); ok && st != nil {
-				args := make([]any, 0, len(part)*per)
-				for _, r := range part {
-					args = append(args, r...)
-				}
-				if _, err := sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
-					return classify("insert into "+table, err)
-				}
-				continue
-			}
-			if known || len(s.stmts)+len(s.want) >= maxStmts {
-				key = ""
-			}
+		args := make([]any, 0, len(part)*per)
+		for _, r := range part {
+			args = append(args, r...)
 		}
-		b := &sqlBuilder{d: d}
-		b.str("INSERT INTO ").name(table).str(" (").idents("", cols).str(") VALUES ")
-		b.args = make([]any, 0, len(part)*per)
-		for i, r := range part {
-			if i > 0 {
-				b.str(", ")
-			}
-			b.str("(")
-			for j, v := range r {
-				if j > 0 {
-					b.str(", ")
-				}
-				b.arg(v)
-			}
-			b.str(")")
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+		text := func() string { return insertValuesSQL(d, table, cols, len(part)) }
+		if _, err := s.execInsert(ctx, tx, shapeKey(table, cols, len(part)), text, args); err != nil {
 			return classify("insert into "+table, err)
-		}
-		if key != "" {
-			if s.want == nil {
-				s.want = map[string]string{}
-			}
-			s.want[key] = b.String()
 		}
 	}
 	return nil
+}
+
+// execInsert runs the INSERT that text builds, identified by key, with
+// args. Where the dialect asks for it, a shape the session ran before
+// runs as the statement prepareWanted prepared; the first time, it runs
+// unprepared and is remembered for preparing.
+func (s *session) execInsert(ctx context.Context, tx execer, key string, text func() string, args []any) (sql.Result, error) {
+	if !s.c.d.prepareInserts() {
+		return tx.ExecContext(ctx, text(), args...)
+	}
+	st, known := s.stmts[key]
+	if sqlTx, ok := tx.(*sql.Tx); ok && st != nil {
+		return sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	q := text()
+	r, err := tx.ExecContext(ctx, q, args...)
+	if err == nil && !known && len(s.stmts)+len(s.want) < maxStmts {
+		if s.want == nil {
+			s.want = map[string]string{}
+		}
+		s.want[key] = q
+	}
+	return r, err
+}
+
+// insertValuesSQL is INSERT INTO table (cols) VALUES (…), (…) with
+// placeholders for n rows.
+func insertValuesSQL(d dialect, table string, cols []string, n int) string {
+	b := &sqlBuilder{d: d}
+	b.str("INSERT INTO ").name(table).str(" (").idents("", cols).str(") VALUES ")
+	p := 0
+	for i := range n {
+		if i > 0 {
+			b.str(", ")
+		}
+		b.str("(")
+		for j := range cols {
+			if j > 0 {
+				b.str(", ")
+			}
+			p++
+			b.str(d.placeholder(p))
+		}
+		b.str(")")
+	}
+	return b.String()
 }
 
 // shapeKey identifies a multi-row INSERT by its table, columns and
@@ -771,7 +788,7 @@ func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins
 	d := s.c.d
 	b := s.c.insertReturningSQL(ot, ins)
 	if d.returning() == "lastid" {
-		r, err := tx.ExecContext(ctx, b.String(), b.args...)
+		r, err := s.execInsert(ctx, tx, b.String(), b.String, b.args)
 		if err != nil {
 			return "", classify("insert into "+ot.cfg.Table, err)
 		}
@@ -804,12 +821,15 @@ func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins
 }
 
 // generatedRun plans the run of adds at the start of changes that
-// insertGeneratedPipelined can insert: PostgreSQL, one object type whose
-// table's single anchor column the database assigns (read back as an
-// integer or a string), no configured insert statement.
-func (s *session) generatedRun(changes []idsync.Change) []*insertRow {
-	if s.raw == nil {
-		return nil
+// insertGeneratedRun can insert together: adds of one object type whose
+// table's single anchor column the database assigns, with no configured
+// insert statement; on PostgreSQL an anchor read back as an integer or a
+// string; on MySQL the same columns, into a table that assigns
+// consecutive values (consecutiveIDs).
+func (s *session) generatedRun(ctx context.Context, tx execer, changes []idsync.Change) ([]*insertRow, error) {
+	lastid := s.c.d.returning() == "lastid"
+	if s.raw == nil && !lastid {
+		return nil, nil
 	}
 	var rows []*insertRow
 	for i := range changes {
@@ -822,16 +842,115 @@ func (s *session) generatedRun(changes []idsync.Change) []*insertRow {
 			(len(rows) > 0 && ot != rows[0].ot) {
 			break
 		}
-		if st := ot.cols[ot.anchor[0]].store; st != idsync.TypeInteger && st != idsync.TypeString {
+		if st := ot.cols[ot.anchor[0]].store; !lastid && st != idsync.TypeInteger && st != idsync.TypeString {
 			break
 		}
 		ins, err := s.planInsert(ot, ch)
 		if err != nil {
 			break
 		}
+		if lastid && (len(ins.cols) == 0 || len(rows) > 0 && !slices.Equal(ins.cols, rows[0].cols)) {
+			break
+		}
 		rows = append(rows, ins)
 	}
-	return rows
+	if lastid && len(rows) > 1 {
+		step, err := s.consecutiveIDs(ctx, tx, rows[0].ot)
+		if err != nil || step == 0 {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// insertGeneratedRun inserts rows planned by generatedRun, sets their
+// anchors, then inserts their child rows.
+func (s *session) insertGeneratedRun(ctx context.Context, tx execer, rows []*insertRow) error {
+	if s.raw != nil {
+		return s.insertGeneratedPipelined(ctx, tx, rows)
+	}
+	return s.insertGeneratedConsecutive(ctx, tx, rows, s.autoinc[rows[0].ot])
+}
+
+// consecutiveIDs returns the step between the AUTO_INCREMENT values that
+// one multi-row INSERT into ot's table is assigned, or 0 when they are
+// not guaranteed to be consecutive. They are on InnoDB with
+// innodb_autoinc_lock_mode 0 (traditional) or 1 (consecutive): a simple
+// INSERT of n rows takes n values in one go under the AUTO-INC lock, the
+// first of which is LAST_INSERT_ID, each next one auto_increment_increment
+// further. Interleaved mode (2, MySQL 8's default, required by Galera)
+// and other engines keep one INSERT per row. Read once per session and
+// object type.
+func (s *session) consecutiveIDs(ctx context.Context, tx execer, ot *otype) (int64, error) {
+	if step, ok := s.autoinc[ot]; ok {
+		return step, nil
+	}
+	schema, table := splitName(ot.cfg.Table)
+	if schema == "" {
+		schema = s.c.cfg.Schema
+	}
+	var step int64
+	rows, err := tx.QueryContext(ctx, `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment,
+(SELECT ENGINE FROM information_schema.tables WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?)`, schema, table)
+	if err == nil {
+		var mode, inc int64
+		var engine sql.NullString
+		if rows.Next() && rows.Scan(&mode, &inc, &engine) == nil && (mode == 0 || mode == 1) && inc >= 1 && strings.EqualFold(engine.String, "InnoDB") {
+			step = inc
+		}
+		rows.Close()
+		err = rows.Err()
+	}
+	if err != nil {
+		if err := classify("read the auto-increment settings", err); idsync.KindOf(err) == idsync.KindTransient || ctx.Err() != nil {
+			return 0, err
+		}
+		s.c.log.Debug("sql: export: auto-increment settings not read; one insert per row", "table", ot.cfg.Table, "error", err)
+		step = 0
+	}
+	if s.autoinc == nil {
+		s.autoinc = map[*otype]int64{}
+	}
+	s.autoinc[ot] = step
+	return step, nil
+}
+
+// insertGeneratedConsecutive inserts rows (one object type, the same
+// columns, generated anchor) as multi-row INSERTs on MySQL, whose
+// anchors are LAST_INSERT_ID + i × step (consecutiveIDs).
+func (s *session) insertGeneratedConsecutive(ctx context.Context, tx execer, rows []*insertRow, step int64) error {
+	d := s.c.d
+	ot, cols := rows[0].ot, rows[0].cols
+	per := len(cols)
+	chunk := min(d.maxParams()/per, d.maxRows(), max(s.c.batch, 1))
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		args := make([]any, 0, len(part)*per)
+		for _, r := range part {
+			args = append(args, r.args...)
+		}
+		r, err := s.execInsert(ctx, tx, shapeKey(ot.cfg.Table, cols, len(part)), func() string {
+			return insertValuesSQL(d, ot.cfg.Table, cols, len(part))
+		}, args)
+		if err != nil {
+			return classify("insert into "+ot.cfg.Table, err)
+		}
+		first, err := r.LastInsertId()
+		if err != nil {
+			return classify("insert into "+ot.cfg.Table, err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return classify("insert into "+ot.cfg.Table, err)
+		}
+		if n != int64(len(part)) || first <= 0 {
+			return fmt.Errorf("sql: insert into %s: %d rows inserted from id %d, want %d", ot.cfg.Table, n, first, len(part))
+		}
+		for i, row := range part {
+			row.anchor = idsync.Anchor(idsync.Int(first + int64(i)*step).String())
+		}
+	}
+	return s.insertChildren(ctx, tx, rows)
 }
 
 // insertGeneratedPipelined inserts rows (one object type, generated

@@ -180,48 +180,70 @@ func TestExportPagesReuseStatements(t *testing.T) {
 }
 
 // TestExportGeneratedAnchorsInOrder exports a page of adds whose anchor
-// the database assigns (pipelined on PostgreSQL, one by one elsewhere)
-// and proves each result's anchor is its own row's, child rows included;
-// then a page with a duplicate in the middle, which fails alone.
+// the database assigns (pipelined on PostgreSQL, multi-row INSERTs read
+// back from LAST_INSERT_ID on MariaDB, also with an auto-increment step
+// of 2, one by one on SQLite) and proves each result's anchor is its own
+// row's, child rows included; then a page with a duplicate in the
+// middle, which fails alone.
 func TestExportGeneratedAnchorsInOrder(t *testing.T) {
 	eachDB(t, func(t *testing.T, tdb *testDB) {
-		tdb.exec(`CREATE TABLE acct (id {serial}, login {key} NOT NULL UNIQUE, n {int})`)
-		tdb.exec(`CREATE TABLE acct_group (acct_id {int} NOT NULL, grp {text})`)
-		c := mustOpen(t, tdb.config(ObjectType{Name: "account", Table: "acct", Anchor: []string{"id"}, Generated: true,
-			MultiValued: []MultiValued{{Attribute: "groups", Table: "acct_group", ParentColumns: []string{"acct_id"}, ValueColumn: "grp"}}}))
-		for page, prefix := range []string{"u", "v"} {
-			var changes []idsync.Change
-			for i := range 40 {
-				a := idsync.Attrs{"login": {idsync.String(fmt.Sprintf("%s%02d", prefix, i))}, "groups": {idsync.String(fmt.Sprintf("g%02d", i))}}
-				if i%3 == 0 {
-					a["n"] = []idsync.Value{idsync.Int(int64(i))} // another column set
-				}
-				if i == 20 && page == 1 {
-					a["login"] = []idsync.Value{idsync.String("v05")}
-				}
-				changes = append(changes, idsync.Change{ID: fmt.Sprint(i), Op: idsync.OpAdd, ObjectType: "account", Mods: idsync.ModsFromAttrs(a)})
-			}
-			res := exportPage(t, c, changes...)
-			got, _ := importAll(t, c)
-			if want := 40 + page*39; len(got) != want {
-				t.Errorf("import: %d objects, want %d", len(got), want)
-			}
-			for i := range 40 {
-				r := res[fmt.Sprint(i)]
-				if i == 20 && page == 1 {
-					if r.Err == nil || r.ErrorType != "AttributeValueMustBeUnique" {
-						t.Errorf("duplicate: %+v, want AttributeValueMustBeUnique", r)
-					}
-					continue
-				}
-				if r.Err != nil || r.Anchor == "" {
-					t.Errorf("add %d: %+v", i, r)
-					continue
-				}
-				login := fmt.Sprintf("%s%02d", prefix, i)
-				wantAttr(t, login, got[r.Anchor].Attrs, "login", "string:"+login)
-				wantAttr(t, login, got[r.Anchor].Attrs, "groups", fmt.Sprintf("string:g%02d", i))
-			}
+		testGeneratedAnchorsInOrder(t, tdb, "")
+		if tdb.kind == "mysql" {
+			t.Run("step2", func(t *testing.T) {
+				tdb.exec(`DROP TABLE acct_group`)
+				tdb.exec(`DROP TABLE acct`)
+				testGeneratedAnchorsInOrder(t, tdb, "auto_increment_increment=2")
+			})
 		}
 	})
+}
+
+func testGeneratedAnchorsInOrder(t *testing.T, tdb *testDB, dsnParams string) {
+	tdb.exec(`CREATE TABLE acct (id {serial}, login {key} NOT NULL UNIQUE, n {int})`)
+	tdb.exec(`CREATE TABLE acct_group (acct_id {int} NOT NULL, grp {text})`)
+	cfg := tdb.config(ObjectType{Name: "account", Table: "acct", Anchor: []string{"id"}, Generated: true,
+		MultiValued: []MultiValued{{Attribute: "groups", Table: "acct_group", ParentColumns: []string{"acct_id"}, ValueColumn: "grp"}}})
+	if dsnParams != "" {
+		cfg.DSN += "?" + dsnParams
+	}
+	c := mustOpen(t, cfg)
+	var anchors []string
+	for page, prefix := range []string{"u", "v"} {
+		var changes []idsync.Change
+		for i := range 40 {
+			a := idsync.Attrs{"login": {idsync.String(fmt.Sprintf("%s%02d", prefix, i))}, "groups": {idsync.String(fmt.Sprintf("g%02d", i))}}
+			if i >= 30 {
+				a["n"] = []idsync.Value{idsync.Int(int64(i))} // another column set
+			}
+			if i == 20 && page == 1 {
+				a["login"] = []idsync.Value{idsync.String("v05")}
+			}
+			changes = append(changes, idsync.Change{ID: fmt.Sprint(i), Op: idsync.OpAdd, ObjectType: "account", Mods: idsync.ModsFromAttrs(a)})
+		}
+		res := exportPage(t, c, changes...)
+		got, _ := importAll(t, c)
+		if want := 40 + page*39; len(got) != want {
+			t.Errorf("import: %d objects, want %d", len(got), want)
+		}
+		for i := range 40 {
+			r := res[fmt.Sprint(i)]
+			if i == 20 && page == 1 {
+				if r.Err == nil || r.ErrorType != "AttributeValueMustBeUnique" {
+					t.Errorf("duplicate: %+v, want AttributeValueMustBeUnique", r)
+				}
+				continue
+			}
+			if r.Err != nil || r.Anchor == "" {
+				t.Errorf("add %d: %+v", i, r)
+				continue
+			}
+			login := fmt.Sprintf("%s%02d", prefix, i)
+			wantAttr(t, login, got[r.Anchor].Attrs, "login", "string:"+login)
+			wantAttr(t, login, got[r.Anchor].Attrs, "groups", fmt.Sprintf("string:g%02d", i))
+			anchors = append(anchors, string(r.Anchor))
+		}
+	}
+	if dsnParams != "" && (len(anchors) < 2 || anchors[0] != "1" || anchors[1] != "3") {
+		t.Errorf("anchors with %s: %v…, want 1, 3, …", dsnParams, anchors[:min(len(anchors), 3)])
+	}
 }
