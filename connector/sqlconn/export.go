@@ -845,6 +845,14 @@ func (s *session) generatedRun(ctx context.Context, tx execer, changes []idsync.
 		if st := ot.cols[ot.anchor[0]].store; !lastid && st != idsync.TypeInteger && st != idsync.TypeString {
 			break
 		}
+		if lastid && len(rows) == 0 && i+1 < len(changes) {
+			// Before planning the run, which is planned again from each
+			// of its changes when it cannot be batched.
+			step, err := s.consecutiveIDs(ctx, tx, ot)
+			if err != nil || step == 0 {
+				return nil, err
+			}
+		}
 		ins, err := s.planInsert(ot, ch)
 		if err != nil {
 			break
@@ -853,12 +861,6 @@ func (s *session) generatedRun(ctx context.Context, tx execer, changes []idsync.
 			break
 		}
 		rows = append(rows, ins)
-	}
-	if lastid && len(rows) > 1 {
-		step, err := s.consecutiveIDs(ctx, tx, rows[0].ot)
-		if err != nil || step == 0 {
-			return nil, err
-		}
 	}
 	return rows, nil
 }
