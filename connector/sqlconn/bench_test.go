@@ -87,19 +87,27 @@ connectors:
 }
 
 // benchExport exports 100,000 inserts of 19 columns in pages of 1,000
-// (the engine's default export page).
-func benchExport(b *testing.B, kind string) {
+// (the engine's default export page) by the connector alone. With
+// generated, the database assigns the anchor (a serial id) and the
+// inserts carry the 18 other columns.
+func benchExport(b *testing.B, kind string, generated bool) {
 	const n, page = 100_000, 1000
 	tdb := newTestDB(b, kind)
 	cols := "id {key} PRIMARY KEY"
+	if generated {
+		cols = "id {serial}"
+	}
 	for i := 1; i <= 15; i++ {
 		cols += fmt.Sprintf(", s%02d {text}", i)
 	}
 	tdb.exec("CREATE TABLE bench (" + cols + ", n1 {int}, n2 {int}, active {bool})")
-	c := mustOpen(b, tdb.config(ObjectType{Name: "person", Table: "bench", Anchor: []string{"id"}}))
+	c := mustOpen(b, tdb.config(ObjectType{Name: "person", Table: "bench", Anchor: []string{"id"}, Generated: generated}))
 	changes := make([]idsync.Change, n)
 	for i := range changes {
 		a := idsync.Attrs{"id": {idsync.String(fmt.Sprintf("e%08d", i))}, "n1": {idsync.Int(int64(i))}, "n2": {idsync.Int(int64(i * 7))}, "active": {idsync.Bool(true)}}
+		if generated {
+			delete(a, "id")
+		}
 		for j := 1; j <= 15; j++ {
 			a[fmt.Sprintf("s%02d", j)] = []idsync.Value{idsync.String(fmt.Sprintf("value-%d-%d", j, i%9973))}
 		}
@@ -136,10 +144,18 @@ func benchExport(b *testing.B, kind string) {
 }
 
 // BenchmarkExportPostgres: 100,000 inserts into PostgreSQL.
-func BenchmarkExportPostgres(b *testing.B) { benchExport(b, "postgres") }
+func BenchmarkExportPostgres(b *testing.B) { benchExport(b, "postgres", false) }
+
+// BenchmarkExportPostgresGenerated: 100,000 inserts into PostgreSQL of
+// rows whose anchor the database assigns.
+func BenchmarkExportPostgresGenerated(b *testing.B) { benchExport(b, "postgres", true) }
 
 // BenchmarkExportMySQL: 100,000 inserts into MariaDB.
-func BenchmarkExportMySQL(b *testing.B) { benchExport(b, "mysql") }
+func BenchmarkExportMySQL(b *testing.B) { benchExport(b, "mysql", false) }
+
+// BenchmarkExportMySQLGenerated: 100,000 inserts into MariaDB of rows
+// whose anchor the database assigns (AUTO_INCREMENT).
+func BenchmarkExportMySQLGenerated(b *testing.B) { benchExport(b, "mysql", true) }
 
 // BenchmarkExportSQLite: 100,000 inserts into SQLite.
-func BenchmarkExportSQLite(b *testing.B) { benchExport(b, "sqlite") }
+func BenchmarkExportSQLite(b *testing.B) { benchExport(b, "sqlite", false) }

@@ -27,6 +27,11 @@ type dialect interface {
 	// maxParams and maxRows bound one multi-row INSERT.
 	maxParams() int
 	maxRows() int
+	// prepareInserts says whether an export session prepares its
+	// multi-row INSERTs once: the driver would otherwise prepare,
+	// execute and close the statement on every call (MySQL, whose
+	// prepare answers with a definition of every parameter).
+	prepareInserts() bool
 	savepoint(name string) string
 	release(name string) string // "" when the engine has no RELEASE
 	rollbackTo(name string) string
@@ -89,6 +94,7 @@ func (postgres) limit(n int) string         { return " LIMIT " + strconv.Itoa(n)
 func (postgres) returning() string          { return "returning" }
 func (postgres) maxParams() int             { return 65535 }
 func (postgres) maxRows() int               { return 1 << 30 }
+func (postgres) prepareInserts() bool       { return false } // pgx caches prepared statements per connection
 func (postgres) savepoint(n string) string  { return "SAVEPOINT " + n }
 func (postgres) release(n string) string    { return "RELEASE SAVEPOINT " + n }
 func (postgres) rollbackTo(n string) string { return "ROLLBACK TO SAVEPOINT " + n }
@@ -126,6 +132,7 @@ func (mysqlDialect) limit(n int) string         { return " LIMIT " + strconv.Ito
 func (mysqlDialect) returning() string          { return "lastid" }
 func (mysqlDialect) maxParams() int             { return 65535 }
 func (mysqlDialect) maxRows() int               { return 1 << 30 }
+func (mysqlDialect) prepareInserts() bool       { return true }
 func (mysqlDialect) savepoint(n string) string  { return "SAVEPOINT " + n }
 func (mysqlDialect) release(n string) string    { return "RELEASE SAVEPOINT " + n }
 func (mysqlDialect) rollbackTo(n string) string { return "ROLLBACK TO SAVEPOINT " + n }
@@ -163,6 +170,7 @@ func (sqliteDialect) limit(n int) string         { return " LIMIT " + strconv.It
 func (sqliteDialect) returning() string          { return "returning" }
 func (sqliteDialect) maxParams() int             { return 32766 }
 func (sqliteDialect) maxRows() int               { return 1 << 30 }
+func (sqliteDialect) prepareInserts() bool       { return false } // in-process: nothing to save
 func (sqliteDialect) savepoint(n string) string  { return "SAVEPOINT " + n }
 func (sqliteDialect) release(n string) string    { return "RELEASE SAVEPOINT " + n }
 func (sqliteDialect) rollbackTo(n string) string { return "ROLLBACK TO SAVEPOINT " + n }
@@ -205,6 +213,7 @@ func (sqlserver) limit(n int) string {
 func (sqlserver) returning() string          { return "output" }
 func (sqlserver) maxParams() int             { return 2099 }
 func (sqlserver) maxRows() int               { return 1000 }
+func (sqlserver) prepareInserts() bool       { return false }
 func (sqlserver) savepoint(n string) string  { return "SAVE TRANSACTION " + n }
 func (sqlserver) release(string) string      { return "" }
 func (sqlserver) rollbackTo(n string) string { return "ROLLBACK TRANSACTION " + n }

@@ -329,3 +329,24 @@ func TestValidateErrors(t *testing.T) {
 		t.Errorf("valid config: %v", err)
 	}
 }
+
+// TestInsertValuesSQL checks the multi-row INSERT text each dialect
+// prepares and runs (placeholders numbered across rows, quoted names).
+func TestInsertValuesSQL(t *testing.T) {
+	for _, tc := range []struct {
+		d    dialect
+		want string
+	}{
+		{sqlserver{}, "INSERT INTO [hr].[emp] ([id], [na]]me]) VALUES (@p1, @p2), (@p3, @p4)"},
+		{postgres{}, `INSERT INTO "hr"."emp" ("id", "na]me") VALUES ($1, $2), ($3, $4)`},
+		{mysqlDialect{}, "INSERT INTO `hr`.`emp` (`id`, `na]me`) VALUES (?, ?), (?, ?)"},
+		{sqliteDialect{}, `INSERT INTO "hr"."emp" ("id", "na]me") VALUES (?, ?), (?, ?)`},
+	} {
+		if got := insertValuesSQL(tc.d, "hr.emp", []string{"id", "na]me"}, 2); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.d.name(), got, tc.want)
+		}
+	}
+	if shapeKey("t", []string{"a", "b"}, 2) == shapeKey("t", []string{"a"}, 2) || shapeKey("t", []string{"a"}, 2) == shapeKey("t", []string{"a"}, 3) {
+		t.Error("shapeKey does not tell shapes apart")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -25,9 +26,61 @@ type session struct {
 	// raw, on PostgreSQL, runs f on the page's connection (inside its
 	// transaction) with the pgx connection, for COPY.
 	raw func(f func(*pgx.Conn) error) error
+	// plans holds each object type's insert plan, made on first use.
+	plans map[*otype]*insertPlan
+	// vals and seen are planInsertFast's scratch space, one slot per
+	// attribute of the plan.
+	vals [][]idsync.Value
+	seen []bool
+	// stmts holds the multi-row INSERTs prepared for the session by
+	// shape (table, columns, rows), on dialects whose driver would
+	// otherwise prepare and close a statement per call; nil for a shape
+	// that failed to prepare. want holds the SQL of shapes run
+	// unprepared, prepared before the next page.
+	stmts map[string]*sql.Stmt
+	want  map[string]string
+	// autoinc holds consecutiveIDs' answer per object type (MySQL).
+	autoinc map[*otype]int64
 }
 
-func (s *session) Close(context.Context) error { return nil }
+// maxStmts bounds the statements a session prepares.
+const maxStmts = 16
+
+// prepareWanted prepares the shapes of the previous pages, before the
+// page takes its connection: the pool hands out the connection the
+// previous page gave back, which the statement is then prepared on. A
+// statement that fails to prepare is run unprepared.
+func (s *session) prepareWanted(ctx context.Context) {
+	for key, q := range s.want {
+		delete(s.want, key)
+		if ctx.Err() != nil {
+			return
+		}
+		st, err := s.c.db.PrepareContext(ctx, q)
+		if err != nil {
+			s.c.log.Debug("sql: export: statement not prepared", "error", err)
+			st = nil
+		}
+		if s.stmts == nil {
+			s.stmts = map[string]*sql.Stmt{}
+		}
+		s.stmts[key] = st
+	}
+}
+
+func (s *session) Close(context.Context) error {
+	var errs []error
+	for _, st := range s.stmts {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	s.stmts, s.want = nil, nil
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("export: close statements: %w", err)
+	}
+	return nil
+}
 
 // execer is a transaction (or, in tests, the pool).
 type execer interface {
@@ -40,10 +93,13 @@ type execer interface {
 // under a savepoint, consecutive inserts of the same shape as multi-row
 // INSERTs; when anything in a group fails, the group is rolled back to
 // its savepoint and replayed one change at a time, each under its own
-// savepoint, so that every change gets its own result. A database that
-// goes away fails the whole page (nothing of it is committed).
+// savepoint, so that every change gets its own result. The first group
+// needs no savepoint: rolling it back is rolling back the transaction,
+// which then begins again. A database that goes away fails the whole
+// page (nothing of it is committed).
 func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]connector.ExportResult, error) {
 	c := s.c
+	s.prepareWanted(ctx)
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return nil, classify("export: connect", err)
@@ -53,7 +109,7 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	if err != nil {
 		return nil, classify("export: begin", err)
 	}
-	defer tx.Rollback()
+	defer func() { tx.Rollback() }() // the transaction the page ends with
 	s.raw = nil
 	if c.d.name() == "postgres" {
 		s.raw = func(f func(*pgx.Conn) error) error {
@@ -73,7 +129,7 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	group := max(c.batch, 1)
 	for start := 0; start < len(changes); start += group {
 		end := min(start+group, len(changes))
-		if err := s.group(ctx, tx, changes[start:end], res[start:end]); err != nil {
+		if err := s.group(ctx, conn, &tx, start == 0, changes[start:end], res[start:end]); err != nil {
 			return nil, err
 		}
 	}
@@ -83,21 +139,37 @@ func (s *session) ExportPage(ctx context.Context, changes []idsync.Change) ([]co
 	return res, nil
 }
 
-// group exports changes (fast path, then one by one on failure). It
+// group exports changes (fast path, then one by one on failure). The
+// first group of a page (first) runs without a savepoint: on failure the
+// transaction *txp is rolled back and a new one begun on conn. It
 // returns an error only when the page must fail.
-func (s *session) group(ctx context.Context, tx *sql.Tx, changes []idsync.Change, res []connector.ExportResult) error {
+func (s *session) group(ctx context.Context, conn *sql.Conn, txp **sql.Tx, first bool, changes []idsync.Change, res []connector.ExportResult) error {
 	c := s.c
-	if err := s.exec(ctx, tx, c.d.savepoint("idsync_g")); err != nil {
-		return err
+	tx := *txp
+	if !first {
+		if err := s.exec(ctx, tx, c.d.savepoint("idsync_g")); err != nil {
+			return err
+		}
 	}
 	err := s.fast(ctx, tx, changes, res)
 	if err == nil {
+		if first {
+			return nil
+		}
 		return s.releaseSP(ctx, tx, "idsync_g")
 	}
 	if idsync.KindOf(err) == idsync.KindTransient || ctx.Err() != nil {
 		return err
 	}
-	if err := s.exec(ctx, tx, c.d.rollbackTo("idsync_g")); err != nil {
+	if first {
+		if err := tx.Rollback(); err != nil {
+			return classify("export: rollback", err)
+		}
+		if tx, err = conn.BeginTx(ctx, nil); err != nil {
+			return classify("export: begin", err)
+		}
+		*txp = tx
+	} else if err := s.exec(ctx, tx, c.d.rollbackTo("idsync_g")); err != nil {
 		return err
 	}
 	for i := range changes {
@@ -123,6 +195,9 @@ func (s *session) group(ctx context.Context, tx *sql.Tx, changes []idsync.Change
 			res[i].Anchor, res[i].DN = a, string(a)
 		}
 	}
+	if first {
+		return nil
+	}
 	return s.releaseSP(ctx, tx, "idsync_g")
 }
 
@@ -141,10 +216,26 @@ func (s *session) releaseSP(ctx context.Context, tx execer, name string) error {
 }
 
 // fast exports a group, batching runs of consecutive plain inserts of
-// the same type and column set; its first error fails the group.
+// the same type and column set, and pipelining runs of inserts of the
+// same type whose anchor the database assigns (PostgreSQL); its first
+// error fails the group.
 func (s *session) fast(ctx context.Context, tx execer, changes []idsync.Change, res []connector.ExportResult) error {
 	for i := 0; i < len(changes); {
 		ch := &changes[i]
+		rows, err := s.generatedRun(ctx, tx, changes[i:])
+		if err != nil {
+			return err
+		}
+		if len(rows) > 1 {
+			if err := s.insertGeneratedRun(ctx, tx, rows); err != nil {
+				return err
+			}
+			for k, r := range rows {
+				res[i+k].Anchor, res[i+k].DN = r.anchor, string(r.anchor)
+			}
+			i += len(rows)
+			continue
+		}
 		if ins, ok := s.batchable(ch); ok {
 			j := i + 1
 			rows := []*insertRow{ins}
@@ -183,7 +274,7 @@ type insertRow struct {
 	cols   []string
 	args   []any
 	anchor idsync.Anchor // known before inserting unless generated
-	kids   map[int][]any // per multi-valued attribute: bound values
+	kids   [][]any       // per multi-valued attribute: bound values (nil: none)
 }
 
 // batchable plans ch as a plain insert that can join a multi-row INSERT:
@@ -203,10 +294,208 @@ func (s *session) batchable(ch *idsync.Change) (*insertRow, bool) {
 	return ins, true
 }
 
+// insertPlan is what planning an insert needs of an object type, worked
+// out once per session: the attributes an add may carry (the columns that
+// are not hidden, then the multi-valued attributes a column does not
+// shadow), in name order, which is the column order of the INSERT.
+type insertPlan struct {
+	names []string
+	slot  map[string]int // name -> index in names
+	col   []int          // per slot: index in ot.cols, or -1
+	mv    []int          // per slot: index in ot.mv, or -1
+	// cols is the column list of the previous row planned, shared by
+	// the rows that have the same one.
+	cols []string
+}
+
+func (s *session) plan(ot *otype) *insertPlan {
+	if p := s.plans[ot]; p != nil {
+		return p
+	}
+	p := &insertPlan{slot: map[string]int{}}
+	for i, col := range ot.cols {
+		if !col.hidden {
+			p.slot[col.name] = -1 - i
+		}
+	}
+	for k, m := range ot.mv {
+		if _, ok := p.slot[m.attr]; !ok {
+			p.slot[m.attr] = len(ot.cols) + k
+		}
+	}
+	for n := range p.slot {
+		p.names = append(p.names, n)
+	}
+	slices.Sort(p.names)
+	for i, n := range p.names {
+		c, m := -1, -1
+		if x := p.slot[n]; x < 0 {
+			c = -1 - x
+		} else {
+			m = x - len(ot.cols)
+		}
+		p.col, p.mv = append(p.col, c), append(p.mv, m)
+		p.slot[n] = i
+	}
+	if s.plans == nil {
+		s.plans = map[*otype]*insertPlan{}
+	}
+	s.plans[ot] = p
+	return p
+}
+
 // planInsert binds an add's attributes to columns and child rows.
 func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
+	if ins, ok := s.planInsertFast(ot, ch); ok {
+		return ins, nil
+	}
+	return s.planInsertMods(ot, ch)
+}
+
+// planInsertFast plans the common add, whose mods name each attribute
+// once, replace it (or add at most one value) and bind without error,
+// without building the attribute map: the result is the one
+// planInsertMods returns. It returns false for anything else, which
+// planInsertMods then plans (and reports the error of).
+func (s *session) planInsertFast(ot *otype, ch *idsync.Change) (*insertRow, bool) {
+	p := s.plan(ot)
+	n := len(p.names)
+	if cap(s.vals) < n {
+		s.vals, s.seen = make([][]idsync.Value, n), make([]bool, n)
+	}
+	vals, seen := s.vals[:n], s.seen[:n]
+	clear(vals)
+	clear(seen)
+	ncols := 0
+	for i := range ch.Mods {
+		m := &ch.Mods[i]
+		k, ok := p.slot[m.Name]
+		if !ok || seen[k] {
+			return nil, false
+		}
+		switch {
+		case m.Op == idsync.AttrReplace, m.Op == idsync.AttrAdd && len(m.Values) <= 1:
+		default:
+			return nil, false
+		}
+		seen[k] = true
+		if len(m.Values) == 0 {
+			continue
+		}
+		if p.col[k] >= 0 {
+			if len(m.Values) > 1 {
+				return nil, false
+			}
+			ncols++
+		}
+		vals[k] = m.Values
+	}
+	if ot.cfg.Generated {
+		for _, a := range ot.anchorCol {
+			if k, ok := p.slot[a]; ok && vals[k] != nil && p.col[k] >= 0 {
+				return nil, false // the database assigns it
+			}
+		}
+	}
+	if ot.softDel >= 0 {
+		ncols++
+	}
+	ins := &insertRow{ot: ot, args: make([]any, 0, ncols+1)}
+	cols := p.cols[:0:0]
+	same := true // cols so far equal p.cols
+	add := func(name string, v any) {
+		if same && len(cols) < len(p.cols) && p.cols[len(cols)] == name {
+			cols = p.cols[: len(cols)+1 : len(cols)+1]
+		} else {
+			if same {
+				cols = append(make([]string, 0, ncols+1), cols...)
+				same = false
+			}
+			cols = append(cols, name)
+		}
+		ins.args = append(ins.args, v)
+	}
+	for k, vs := range vals {
+		if len(vs) == 0 {
+			continue
+		}
+		if c := p.col[k]; c >= 0 {
+			v, err := toDB(vs[0], ot.cols[c].store)
+			if err != nil {
+				return nil, false
+			}
+			add(p.names[k], v)
+			continue
+		}
+		m := p.mv[k]
+		if ins.kids == nil {
+			ins.kids = make([][]any, len(ot.mv))
+		}
+		kv := make([]any, len(vs))
+		for j, v := range vs {
+			b, err := toDB(v, ot.mv[m].store)
+			if err != nil {
+				return nil, false
+			}
+			kv[j] = b
+		}
+		ins.kids[m] = kv
+	}
+	if ot.softDel >= 0 {
+		name := ot.cols[ot.softDel].name
+		if k, ok := p.slot[name]; !ok || vals[k] == nil {
+			if v, err := toDB(idsync.String(ot.softLiveValue()), ot.cols[ot.softDel].store); err == nil {
+				add(name, v)
+			}
+		}
+	}
+	var parts []string
+	if len(ot.anchorCol) > 1 {
+		parts = make([]string, len(ot.anchorCol))
+	}
+	for i, a := range ot.anchorCol {
+		if ot.cfg.Generated {
+			break
+		}
+		var v idsync.Value
+		if k, ok := p.slot[a]; ok && len(vals[k]) > 0 {
+			v = vals[k][0]
+		}
+		var part string
+		if v.IsZero() {
+			if ch.DN == "" || len(ot.anchorCol) != 1 {
+				return nil, false
+			}
+			b, err := toDB(idsync.String(ch.DN), ot.cols[ot.anchor[0]].store)
+			if err != nil {
+				return nil, false
+			}
+			add(a, b)
+			part = ch.DN
+		} else {
+			part = v.String()
+		}
+		if parts == nil {
+			ins.anchor = idsync.Anchor(part)
+		} else {
+			parts[i] = part
+		}
+	}
+	if parts != nil {
+		ins.anchor = joinAnchor(parts)
+	}
+	if !same {
+		p.cols = cols
+	}
+	ins.cols = cols
+	return ins, true
+}
+
+// planInsertMods plans an add of any mods: it applies them to an empty
+// attribute map first.
+func (s *session) planInsertMods(ot *otype, ch *idsync.Change) (*insertRow, error) {
 	attrs := idsync.Attrs{}.Apply(ch.Mods)
-	ins := &insertRow{ot: ot, kids: map[int][]any{}}
+	ins := &insertRow{ot: ot}
 	for _, name := range idsync.SortedNames(attrs) {
 		vs := attrs[name]
 		if i, ok := ot.idx[name]; ok && !ot.cols[i].hidden {
@@ -230,6 +519,9 @@ func (s *session) planInsert(ot *otype, ch *idsync.Change) (*insertRow, error) {
 				b, err := toDB(v, ot.mv[k].store)
 				if err != nil {
 					return nil, invalid(fmt.Errorf("attribute %s: %w", name, err))
+				}
+				if ins.kids == nil {
+					ins.kids = make([][]any, len(ot.mv))
 				}
 				ins.kids[k] = append(ins.kids[k], b)
 			}
@@ -315,6 +607,9 @@ func (s *session) insertChildren(ctx context.Context, tx execer, rows []*insertR
 			if err != nil {
 				return invalid(err)
 			}
+			if len(r.kids) <= k {
+				continue
+			}
 			for _, v := range r.kids[k] {
 				kv = append(kv, append(slices.Clone(pa), v))
 			}
@@ -344,27 +639,76 @@ func (s *session) multiInsert(ctx context.Context, tx execer, table string, cols
 	chunk := min(d.maxParams()/per, d.maxRows(), max(s.c.batch, 1))
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
-		b := &sqlBuilder{d: d}
-		b.str("INSERT INTO ").name(table).str(" (").idents("", cols).str(") VALUES ")
-		b.args = make([]any, 0, len(part)*per)
-		for i, r := range part {
-			if i > 0 {
-				b.str(", ")
-			}
-			b.str("(")
-			for j, v := range r {
-				if j > 0 {
-					b.str(", ")
-				}
-				b.arg(v)
-			}
-			b.str(")")
+		args := make([]any, 0, len(part)*per)
+		for _, r := range part {
+			args = append(args, r...)
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), b.args...); err != nil {
+		text := func() string { return insertValuesSQL(d, table, cols, len(part)) }
+		if _, err := s.execInsert(ctx, tx, shapeKey(table, cols, len(part)), text, args); err != nil {
 			return classify("insert into "+table, err)
 		}
 	}
 	return nil
+}
+
+// execInsert runs the INSERT that text builds, identified by key, with
+// args. Where the dialect asks for it, a shape the session ran before
+// runs as the statement prepareWanted prepared; the first time, it runs
+// unprepared and is remembered for preparing.
+func (s *session) execInsert(ctx context.Context, tx execer, key string, text func() string, args []any) (sql.Result, error) {
+	if !s.c.d.prepareInserts() {
+		return tx.ExecContext(ctx, text(), args...)
+	}
+	st, known := s.stmts[key]
+	if sqlTx, ok := tx.(*sql.Tx); ok && st != nil {
+		return sqlTx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	q := text()
+	r, err := tx.ExecContext(ctx, q, args...)
+	if err == nil && !known && len(s.stmts)+len(s.want) < maxStmts {
+		if s.want == nil {
+			s.want = map[string]string{}
+		}
+		s.want[key] = q
+	}
+	return r, err
+}
+
+// insertValuesSQL is INSERT INTO table (cols) VALUES (…), (…) with
+// placeholders for n rows.
+func insertValuesSQL(d dialect, table string, cols []string, n int) string {
+	b := &sqlBuilder{d: d}
+	b.str("INSERT INTO ").name(table).str(" (").idents("", cols).str(") VALUES ")
+	p := 0
+	for i := range n {
+		if i > 0 {
+			b.str(", ")
+		}
+		b.str("(")
+		for j := range cols {
+			if j > 0 {
+				b.str(", ")
+			}
+			p++
+			b.str(d.placeholder(p))
+		}
+		b.str(")")
+	}
+	return b.String()
+}
+
+// shapeKey identifies a multi-row INSERT by its table, columns and
+// number of rows.
+func shapeKey(table string, cols []string, rows int) string {
+	var b strings.Builder
+	b.WriteString(table)
+	for _, c := range cols {
+		b.WriteByte(0)
+		b.WriteString(c)
+	}
+	b.WriteByte(0)
+	b.WriteString(strconv.Itoa(rows))
+	return b.String()
 }
 
 func (s *session) insertDefault(ctx context.Context, tx execer, table string) error {
@@ -444,7 +788,7 @@ func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins
 	d := s.c.d
 	b := s.c.insertReturningSQL(ot, ins)
 	if d.returning() == "lastid" {
-		r, err := tx.ExecContext(ctx, b.String(), b.args...)
+		r, err := s.execInsert(ctx, tx, b.String(), b.String, b.args)
 		if err != nil {
 			return "", classify("insert into "+ot.cfg.Table, err)
 		}
@@ -474,6 +818,184 @@ func (s *session) insertGenerated(ctx context.Context, tx execer, ot *otype, ins
 		return "", err
 	}
 	return idsync.Anchor(v.String()), classify("insert into "+ot.cfg.Table, rows.Err())
+}
+
+// generatedRun plans the run of adds at the start of changes that
+// insertGeneratedRun can insert together: adds of one object type whose
+// table's single anchor column the database assigns, with no configured
+// insert statement; on PostgreSQL an anchor read back as an integer or a
+// string; on MySQL the same columns, into a table that assigns
+// consecutive values (consecutiveIDs).
+func (s *session) generatedRun(ctx context.Context, tx execer, changes []idsync.Change) ([]*insertRow, error) {
+	lastid := s.c.d.returning() == "lastid"
+	if s.raw == nil && !lastid {
+		return nil, nil
+	}
+	var rows []*insertRow
+	for i := range changes {
+		ch := &changes[i]
+		if ch.Op != idsync.OpAdd {
+			break
+		}
+		ot := s.c.byName[ch.ObjectType]
+		if ot == nil || !ot.cfg.Generated || ot.cfg.Table == "" || (ot.cfg.Export != nil && ot.cfg.Export.Insert != nil) ||
+			(len(rows) > 0 && ot != rows[0].ot) {
+			break
+		}
+		if st := ot.cols[ot.anchor[0]].store; !lastid && st != idsync.TypeInteger && st != idsync.TypeString {
+			break
+		}
+		if lastid && len(rows) == 0 && i+1 < len(changes) {
+			// Before planning the run, which is planned again from each
+			// of its changes when it cannot be batched.
+			step, err := s.consecutiveIDs(ctx, tx, ot)
+			if err != nil || step == 0 {
+				return nil, err
+			}
+		}
+		ins, err := s.planInsert(ot, ch)
+		if err != nil {
+			break
+		}
+		if lastid && (len(ins.cols) == 0 || len(rows) > 0 && !slices.Equal(ins.cols, rows[0].cols)) {
+			break
+		}
+		rows = append(rows, ins)
+	}
+	return rows, nil
+}
+
+// insertGeneratedRun inserts rows planned by generatedRun, sets their
+// anchors, then inserts their child rows.
+func (s *session) insertGeneratedRun(ctx context.Context, tx execer, rows []*insertRow) error {
+	if s.raw != nil {
+		return s.insertGeneratedPipelined(ctx, tx, rows)
+	}
+	return s.insertGeneratedConsecutive(ctx, tx, rows, s.autoinc[rows[0].ot])
+}
+
+// consecutiveIDs returns the step between the AUTO_INCREMENT values that
+// one multi-row INSERT into ot's table is assigned, or 0 when they are
+// not guaranteed to be consecutive. They are on InnoDB with
+// innodb_autoinc_lock_mode 0 (traditional) or 1 (consecutive): a simple
+// INSERT of n rows takes n values in one go under the AUTO-INC lock, the
+// first of which is LAST_INSERT_ID, each next one auto_increment_increment
+// further. Interleaved mode (2, MySQL 8's default, required by Galera)
+// and other engines keep one INSERT per row. Read once per session and
+// object type.
+func (s *session) consecutiveIDs(ctx context.Context, tx execer, ot *otype) (int64, error) {
+	if step, ok := s.autoinc[ot]; ok {
+		return step, nil
+	}
+	schema, table := splitName(ot.cfg.Table)
+	if schema == "" {
+		schema = s.c.cfg.Schema
+	}
+	var step int64
+	rows, err := tx.QueryContext(ctx, `SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment,
+(SELECT ENGINE FROM information_schema.tables WHERE table_schema = COALESCE(NULLIF(?, ''), DATABASE()) AND table_name = ?)`, schema, table)
+	if err == nil {
+		var mode, inc int64
+		var engine sql.NullString
+		if rows.Next() && rows.Scan(&mode, &inc, &engine) == nil && (mode == 0 || mode == 1) && inc >= 1 && strings.EqualFold(engine.String, "InnoDB") {
+			step = inc
+		}
+		rows.Close()
+		err = rows.Err()
+	}
+	if err != nil {
+		if err := classify("read the auto-increment settings", err); idsync.KindOf(err) == idsync.KindTransient || ctx.Err() != nil {
+			return 0, err
+		}
+		s.c.log.Debug("sql: export: auto-increment settings not read; one insert per row", "table", ot.cfg.Table, "error", err)
+		step = 0
+	}
+	if s.autoinc == nil {
+		s.autoinc = map[*otype]int64{}
+	}
+	s.autoinc[ot] = step
+	return step, nil
+}
+
+// insertGeneratedConsecutive inserts rows (one object type, the same
+// columns, generated anchor) as multi-row INSERTs on MySQL, whose
+// anchors are LAST_INSERT_ID + i × step (consecutiveIDs).
+func (s *session) insertGeneratedConsecutive(ctx context.Context, tx execer, rows []*insertRow, step int64) error {
+	d := s.c.d
+	ot, cols := rows[0].ot, rows[0].cols
+	per := len(cols)
+	chunk := min(d.maxParams()/per, d.maxRows(), max(s.c.batch, 1))
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		args := make([]any, 0, len(part)*per)
+		for _, r := range part {
+			args = append(args, r.args...)
+		}
+		r, err := s.execInsert(ctx, tx, shapeKey(ot.cfg.Table, cols, len(part)), func() string {
+			return insertValuesSQL(d, ot.cfg.Table, cols, len(part))
+		}, args)
+		if err != nil {
+			return classify("insert into "+ot.cfg.Table, err)
+		}
+		first, err := r.LastInsertId()
+		if err != nil {
+			return classify("insert into "+ot.cfg.Table, err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return classify("insert into "+ot.cfg.Table, err)
+		}
+		if n != int64(len(part)) || first <= 0 {
+			return fmt.Errorf("sql: insert into %s: %d rows inserted from id %d, want %d", ot.cfg.Table, n, first, len(part))
+		}
+		for i, row := range part {
+			row.anchor = idsync.Anchor(idsync.Int(first + int64(i)*step).String())
+		}
+	}
+	return s.insertChildren(ctx, tx, rows)
+}
+
+// insertGeneratedPipelined inserts rows (one object type, generated
+// anchor) as one pipelined batch of the INSERT … RETURNING that
+// insertGenerated runs one at a time: each statement reads back its own
+// row's anchor, so anchors cannot be mixed up, in one round trip. Then it
+// inserts their child rows.
+func (s *session) insertGeneratedPipelined(ctx context.Context, tx execer, rows []*insertRow) error {
+	ot := rows[0].ot
+	store := ot.cols[ot.anchor[0]].store
+	anchors := make([]string, len(rows))
+	err := s.raw(func(pc *pgx.Conn) error {
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(rows))}
+		var q string
+		var cols []string
+		for i, r := range rows {
+			// The parameters are the row's, in order: the text depends
+			// on the columns only.
+			if i == 0 || !slices.Equal(r.cols, cols) {
+				q, cols = s.c.insertReturningSQL(ot, r).String(), r.cols
+			}
+			b.Queue(q, r.args...)
+		}
+		br := pc.SendBatch(ctx, b)
+		for i := range rows {
+			if err := br.QueryRow().Scan(&anchors[i]); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+	if err != nil {
+		return classify("insert into "+ot.cfg.Table, err)
+	}
+	for i, r := range rows {
+		v, _, err := fromDB(anchors[i], store)
+		if err != nil {
+			return err
+		}
+		r.anchor = idsync.Anchor(v.String())
+	}
+	return s.insertChildren(ctx, tx, rows)
 }
 
 // insertReturningSQL builds the INSERT of one row that hands back the
