@@ -62,6 +62,13 @@ func newRig(t *testing.T, s server, delta string, classes map[string]string, ou 
       full-import: [full-import]
       delta-import: [delta-import]
 `, types.String(), s.url, s.bindDN, s.flavour, delta, strings.TrimSuffix(ocs.String(), ", "), s.base, ou)
+	return newEngineRig(t, yaml)
+}
+
+// newEngineRig starts the engine with configuration yaml on a SQLite
+// store in a temporary directory.
+func newEngineRig(t *testing.T, yaml string) *rig {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -87,9 +94,15 @@ func newRig(t *testing.T, s server, delta string, classes map[string]string, ou 
 // run runs a run profile of dir.
 func (r *rig) run(profile string) *idsync.RunResult {
 	r.t.Helper()
-	res, err := r.e.Run(context.Background(), "dir", profile)
+	return r.runOf("dir", profile)
+}
+
+// runOf runs a run profile of connector conn.
+func (r *rig) runOf(conn, profile string) *idsync.RunResult {
+	r.t.Helper()
+	res, err := r.e.Run(context.Background(), conn, profile)
 	if err != nil {
-		r.t.Fatalf("run %s: %v", profile, err)
+		r.t.Fatalf("run %s of %s: %v", profile, conn, err)
 	}
 	return res
 }
@@ -98,6 +111,13 @@ func (r *rig) run(profile string) *idsync.RunResult {
 // deletion) by anchor.
 func (r *rig) objects() map[idsync.Anchor]*idsync.CSObject {
 	r.t.Helper()
+	return r.objectsOf("dir")
+}
+
+// objectsOf returns connector conn's connector space objects (staging,
+// not pending deletion) by anchor.
+func (r *rig) objectsOf(conn string) map[idsync.Anchor]*idsync.CSObject {
+	r.t.Helper()
 	ctx := context.Background()
 	tx, err := r.st.Begin(ctx, false)
 	if err != nil {
@@ -105,7 +125,7 @@ func (r *rig) objects() map[idsync.Anchor]*idsync.CSObject {
 	}
 	defer tx.Rollback()
 	staging := idsync.KindStaging
-	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: "dir", Kind: &staging})
+	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: conn, Kind: &staging})
 	if err != nil {
 		r.t.Fatal(err)
 	}
