@@ -431,14 +431,18 @@ func (c *conn) dirsyncEntry(ctx context.Context, s scope, e *goldap.Entry, emit 
 			continue
 		}
 		op := idsync.AttrReplace
-		if i := strings.Index(name, ";range="); i >= 0 {
-			switch name[i+len(";range="):] {
-			case "1-1":
+		if r, ok, err := parseRange(name); ok {
+			if err != nil {
+				ch.Err = err
+				break
+			}
+			switch {
+			case r.lo == 1 && r.hi == 1:
 				op = idsync.AttrAdd
-			case "0-0":
+			case r.lo == 0 && r.hi == 0:
 				op = idsync.AttrDelete
 			}
-			name = name[:i]
+			name = r.base
 		}
 		vs, err := c.convertValues(at)
 		if err != nil {

@@ -118,7 +118,10 @@ func TestSpec9_2_ConnectionDroppedMidImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	// Closed by a cleanup registered before the one deleting the test's
+	// entries with it (cleanups run last-registered first; a deferred
+	// Close would run before them and leave the entries behind).
+	t.Cleanup(func() { l.Close() })
 	if err := l.Bind(bindDN, pw); err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +257,10 @@ func TestSpec9_2_DeltaThroughEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	// Closed by a cleanup registered before the one deleting the test's
+	// entries with it (cleanups run last-registered first; a deferred
+	// Close would run before them and leave the entries behind).
+	t.Cleanup(func() { l.Close() })
 	if err := l.Bind(bindDN, pw); err != nil {
 		t.Fatal(err)
 	}

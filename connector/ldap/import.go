@@ -331,15 +331,17 @@ func (c *conn) toAttrs(ctx context.Context, e *goldap.Entry) (idsync.Attrs, erro
 			continue
 		}
 		name := at.Name
-		if i := strings.Index(name, ";range="); i >= 0 {
+		if r, ok, err := parseRange(name); ok {
 			// Active Directory returns big multi-valued attributes in ranges.
-			base := name[:i]
-			all, err := c.readRange(ctx, e.DN, base, at)
+			if err != nil {
+				return attrs, err
+			}
+			all, err := c.readRange(ctx, e.DN, r, at)
 			if err != nil {
 				return attrs, err
 			}
 			at = all
-			name = base
+			name = r.base
 		}
 		vs, err := c.convertValues(at)
 		if err != nil {
@@ -370,43 +372,95 @@ func (c *conn) canonical(name string) string {
 	return name
 }
 
-// readRange fetches the remaining values of a ranged attribute
-// ("member;range=0-1499").
-func (c *conn) readRange(ctx context.Context, dn, base string, firstPart *goldap.EntryAttribute) (*goldap.EntryAttribute, error) {
-	all := &goldap.EntryAttribute{Name: base, Values: append([]string(nil), firstPart.Values...), ByteValues: append([][]byte(nil), firstPart.ByteValues...)}
-	cur := firstPart.Name
-	for i := 0; i < 100000; i++ {
+// attrRange is the range option of an attribute description, as Active
+// Directory sends a big multi-valued attribute ("member;range=0-1499",
+// then "member;range=1500-*") and DirSync its incremental values
+// ("member;range=1-1" added, "member;range=0-0" removed).
+type attrRange struct {
+	base   string // the description without the range option
+	lo, hi int    // the values' positions; hi is -1 for "*": the last values
+}
+
+// last reports whether the range holds the last values.
+func (r attrRange) last() bool { return r.hi < 0 }
+
+// next is the description that asks for the values after r.
+func (r attrRange) next() string { return r.base + ";range=" + strconv.Itoa(r.hi+1) + "-*" }
+
+// parseRange reads the range option of an attribute description. ok is
+// false when it has none; err reports a malformed one.
+func parseRange(desc string) (r attrRange, ok bool, err error) {
+	i := indexFold(desc, ";range=")
+	if i < 0 {
+		return attrRange{base: desc}, false, nil
+	}
+	spec, rest := desc[i+len(";range="):], ""
+	if j := strings.IndexByte(spec, ';'); j >= 0 {
+		spec, rest = spec[:j], spec[j:]
+	}
+	r = attrRange{base: desc[:i] + rest, hi: -1}
+	loText, hiText, dash := strings.Cut(spec, "-")
+	lo, lerr := strconv.Atoi(loText)
+	if !dash || lerr != nil || lo < 0 || loText[0] == '+' || r.base == "" {
+		return r, true, fmt.Errorf("attribute %s: bad range %q", r.base, desc)
+	}
+	r.lo = lo
+	if hiText != "*" {
+		hi, herr := strconv.Atoi(hiText)
+		if herr != nil || hi < 0 || hiText[0] == '+' {
+			return r, true, fmt.Errorf("attribute %s: bad range %q", r.base, desc)
+		}
+		r.hi = hi
+	}
+	return r, true, nil
+}
+
+// indexFold is strings.Index ignoring ASCII case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// readRange fetches the remaining values of a ranged attribute whose
+// first part (range r) came with the entry, one base search per range.
+func (c *conn) readRange(ctx context.Context, dn string, r attrRange, firstPart *goldap.EntryAttribute) (*goldap.EntryAttribute, error) {
+	all := &goldap.EntryAttribute{Name: r.base, Values: append([]string(nil), firstPart.Values...), ByteValues: append([][]byte(nil), firstPart.ByteValues...)}
+	for !r.last() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hi := cur[strings.LastIndexByte(cur, '-')+1:]
-		if hi == "*" {
-			return all, nil
-		}
-		n, err := strconv.Atoi(hi)
+		res, err := c.l.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{r.next()}, nil))
 		if err != nil {
-			return nil, fmt.Errorf("attribute %s: bad range %q", base, cur)
-		}
-		want := fmt.Sprintf("%s;range=%d-*", base, n+1)
-		res, err := c.l.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{want}, nil))
-		if err != nil {
-			return nil, c.classify("read range of "+base+" of "+dn, err)
+			return nil, c.classify("read range of "+r.base+" of "+dn, err)
 		}
 		if len(res.Entries) == 0 {
 			return all, nil
 		}
 		var next *goldap.EntryAttribute
+		var nr attrRange
 		for _, a := range res.Entries[0].Attributes {
-			if strings.HasPrefix(strings.ToLower(a.Name), strings.ToLower(base)+";range=") {
-				next = a
+			x, ok, err := parseRange(a.Name)
+			if !ok || !strings.EqualFold(x.base, r.base) {
+				continue
 			}
+			if err != nil {
+				return nil, err
+			}
+			next, nr = a, x
 		}
 		if next == nil {
-			return all, nil
+			return all, nil // no values after r
+		}
+		if nr.lo != r.hi+1 || (!nr.last() && nr.hi < nr.lo) {
+			return nil, fmt.Errorf("attribute %s of %s: asked for the values from %d, the server sent %q", r.base, dn, r.hi+1, next.Name)
 		}
 		all.Values = append(all.Values, next.Values...)
 		all.ByteValues = append(all.ByteValues, next.ByteValues...)
-		cur = next.Name
+		r = nr
 	}
 	return all, nil
 }

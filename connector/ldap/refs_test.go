@@ -50,9 +50,10 @@ func refStrings(vs []idsync.Value) []string {
 // TestSpec9_2_TwoPassReferenceExportAD exports as the engine does with
 // noReferenceValuesInFirstExportPass: a first pass adds a group before
 // the users it will hold, without its member values; a second pass adds
-// them. The next import shows member and manager as DN references, and a
-// move of a member keeps the group's reference (the directory follows
-// the link).
+// them. The next import shows member and manager as DN references; an
+// exported move of a member keeps the group's member and the manager
+// reference pointing at it, now at its new DN (the directory follows the
+// link); a value-level delete then removes one member.
 func TestSpec9_2_TwoPassReferenceExportAD(t *testing.T) {
 	s := need(t, "AD")
 	l := s.admin(t)
@@ -92,16 +93,48 @@ func TestSpec9_2_TwoPassReferenceExportAD(t *testing.T) {
 	if got := refStrings(keys[strings.ToLower(u2)].Attrs["manager"]); len(got) != 1 || got[0] != strings.ToLower(u1) {
 		t.Errorf("manager = %v", got)
 	}
+	// Move a member (modDN with newSuperior, exported as the engine does):
+	// the directory follows the link, so the next import shows the group's
+	// member and the manager at the new DN, and the same anchor there.
+	sub := "OU=moved," + ou
+	add(t, l, sub, map[string][]string{"objectClass": {"organizationalUnit"}})
+	u1Anchor := keys[strings.ToLower(u1)].Anchor
+	u1m := "CN=refu1," + sub
+	if res := exportPages(t, c, []idsync.Change{{Op: idsync.OpUpdate, ObjectType: "user", DN: u1, NewDN: u1m, Anchor: u1Anchor, ID: "u1m"}}); !strings.EqualFold(res["u1m"].DN, u1m) {
+		t.Errorf("move of %s: result DN %q, want %q", u1, res["u1m"].DN, u1m)
+	}
+	snap, _ = importAll(t, c, connector.ImportOptions{})
+	keys = map[string]idsync.Entry{}
+	for _, e := range snap {
+		keys[strings.ToLower(e.DN)] = e
+	}
+	if e, ok := keys[strings.ToLower(u1m)]; !ok || e.Anchor != u1Anchor {
+		t.Errorf("after the move %s has anchor %q (imported: %v), want %s", u1m, e.Anchor, ok, u1Anchor)
+	}
+	if _, ok := keys[strings.ToLower(u1)]; ok {
+		t.Errorf("after the move an object is still at %s", u1)
+	}
+	if got := refStrings(keys[strings.ToLower(g)].Attrs["member"]); strings.Join(got, ";") != strings.ToLower(u1m+";"+u2) {
+		t.Errorf("group member after moving a member = %v, want [%s %s]", got, u1m, u2)
+	}
+	if got := refStrings(keys[strings.ToLower(u2)].Attrs["manager"]); len(got) != 1 || got[0] != strings.ToLower(u1m) {
+		t.Errorf("manager after moving the manager = %v, want [%s]", got, u1m)
+	}
 	// Value-level update: remove one member.
 	exportPages(t, c, []idsync.Change{{Op: idsync.OpUpdate, ObjectType: "group", DN: g, ID: "g3",
 		Mods: []idsync.AttrMod{{Name: "member", Op: idsync.AttrDelete, Values: ref(u2)}}}})
 	snap, _ = importAll(t, c, connector.ImportOptions{})
+	found := false
 	for _, e := range snap {
 		if strings.EqualFold(e.DN, g) {
-			if got := refStrings(e.Attrs["member"]); len(got) != 1 || got[0] != strings.ToLower(u1) {
-				t.Errorf("member after removing one = %v", got)
+			found = true
+			if got := refStrings(e.Attrs["member"]); len(got) != 1 || got[0] != strings.ToLower(u1m) {
+				t.Errorf("member after removing one = %v, want [%s]", got, strings.ToLower(u1m))
 			}
 		}
+	}
+	if !found {
+		t.Errorf("group %s not imported", g)
 	}
 }
 
