@@ -30,7 +30,7 @@ func (rt *rtype) live(o *idsync.CSObject) bool {
 // them again and runs f once more.
 func (rt *rtype) readTx(ctx context.Context, f func(tx store.Tx) error) error {
 	err := rt.readTxOnce(ctx, f)
-	if err != nil && strings.Contains(err.Error(), "is not indexed") {
+	if errors.Is(err, store.ErrNotIndexed) {
 		rt.ep.s.log.Warn("host: value indexes were dropped by another process; declaring them again", "connector", rt.ep.cn)
 		if derr := rt.ep.s.eng.DeclareHostIndexes(ctx, rt.ep.s.idx); derr != nil {
 			return derr
@@ -257,8 +257,10 @@ func (rt *rtype) direct(ctx context.Context, tx store.Tx, f scim.Filter) ([]*ids
 		return nil, false, nil
 	}
 	// The index compares case-insensitively; the filter, evaluated on
-	// each object found, applies caseExact.
-	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: attrs[0], Value: val})
+	// each object found, applies caseExact. Indexed: an index another
+	// process dropped is an error (readTx declares it again), not a scan
+	// of every object.
+	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: attrs[0], Value: val, Indexed: true})
 	if err != nil {
 		return nil, false, err
 	}
@@ -632,7 +634,7 @@ func (rt *rtype) checkUnique(ctx context.Context, res scim.Resource, self string
 		return nil
 	}
 	return rt.readTx(ctx, func(tx store.Tx) error {
-		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: m.attr, Value: name})
+		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: m.attr, Value: name, Indexed: true})
 		if err != nil {
 			return err
 		}
