@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	csvconn "github.com/idsync/idsync/connector/csv"
 	"github.com/idsync/idsync/engine"
 	"github.com/idsync/idsync/host"
+	"github.com/idsync/idsync/store"
 	"github.com/idsync/idsync/store/sqlstore"
 )
 
@@ -118,9 +120,33 @@ func TestSpec11_HostHoldsTheConnectorLock(t *testing.T) {
 		t.Errorf("a run of a hosted connector = %v, want a refusal naming the host", err)
 	}
 	// That engine declared the store's indexes without the host's: the
-	// host's indexed lookups still answer.
+	// host's indexed lookups still answer, and the host declares its
+	// indexes again (rather than answering by scanning every object).
+	if hostIndexed(t, st) {
+		t.Fatalf("the other engine left the host's index of userName declared; the test needs it dropped")
+	}
 	st2, lr := entra(t, "GET", base+"/Users?"+url.Values{"filter": {`userName eq "ada@example.com"`}}.Encode(), "")
 	if st2 != 200 || lr["totalResults"] != float64(1) {
 		t.Errorf("lookup after another process re-declared the indexes: %d %v", st2, lr)
 	}
+	if !hostIndexed(t, st) {
+		t.Errorf("after a lookup by userName, the host has not declared its index of userName again")
+	}
+}
+
+// hostIndexed reports whether the store's index declaration holds the
+// host's index of the example's userName.
+func hostIndexed(t *testing.T, st store.Store) bool {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := st.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	ix, err := tx.(store.Transfer).Indexes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Contains(ix.CS["app"], "userName")
 }

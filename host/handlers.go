@@ -30,7 +30,7 @@ func (rt *rtype) live(o *idsync.CSObject) bool {
 // them again and runs f once more.
 func (rt *rtype) readTx(ctx context.Context, f func(tx store.Tx) error) error {
 	err := rt.readTxOnce(ctx, f)
-	if err != nil && strings.Contains(err.Error(), "is not indexed") {
+	if errors.Is(err, store.ErrNotIndexed) {
 		rt.ep.s.log.Warn("host: value indexes were dropped by another process; declaring them again", "connector", rt.ep.cn)
 		if derr := rt.ep.s.eng.DeclareHostIndexes(ctx, rt.ep.s.idx); derr != nil {
 			return derr
@@ -257,8 +257,10 @@ func (rt *rtype) direct(ctx context.Context, tx store.Tx, f scim.Filter) ([]*ids
 		return nil, false, nil
 	}
 	// The index compares case-insensitively; the filter, evaluated on
-	// each object found, applies caseExact.
-	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: attrs[0], Value: val})
+	// each object found, applies caseExact. Indexed: an index another
+	// process dropped is an error (readTx declares it again), not a scan
+	// of every object.
+	objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: attrs[0], Value: val, Indexed: true})
 	if err != nil {
 		return nil, false, err
 	}
@@ -632,7 +634,7 @@ func (rt *rtype) checkUnique(ctx context.Context, res scim.Resource, self string
 		return nil
 	}
 	return rt.readTx(ctx, func(tx store.Tx) error {
-		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: m.attr, Value: name})
+		objs, err := tx.ListCS(ctx, store.CSFilter{Connector: rt.ep.cn, ObjectType: rt.objectType, Attr: m.attr, Value: name, Indexed: true})
 		if err != nil {
 			return err
 		}
@@ -653,24 +655,32 @@ func (rt *rtype) create(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err := rt.checkRequired(res); err != nil {
 		return err
 	}
-	if err := rt.checkUnique(ctx, res, ""); err != nil {
-		return err
-	}
-	attrs, err := rt.extract(res, rt.idToDN(ctx))
-	if err != nil {
-		return err
-	}
-	dn := ""
-	if rt.dn != "" {
-		if dn, err = expandDN(rt.dn, attrs); err != nil {
-			return scim.Errorf(400, scim.ErrInvalidValue, "%v", err)
-		}
-	}
-	o, err := rt.ep.h.Export(ctx, idsync.Change{Op: idsync.OpAdd, ObjectType: rt.objectType, DN: dn, Mods: idsync.ModsFromAttrs(attrs)})
+	o, err := rt.createLocked(ctx, res)
 	if err != nil {
 		return err
 	}
 	return rt.respond(ctx, w, r, 201, o)
+}
+
+// createLocked checks the uniqueness of res and exports its creation,
+// holding the endpoint's write lock.
+func (rt *rtype) createLocked(ctx context.Context, res scim.Resource) (*idsync.CSObject, error) {
+	rt.ep.writes.Lock()
+	defer rt.ep.writes.Unlock()
+	if err := rt.checkUnique(ctx, res, ""); err != nil {
+		return nil, err
+	}
+	attrs, err := rt.extract(res, rt.idToDN(ctx))
+	if err != nil {
+		return nil, err
+	}
+	dn := ""
+	if rt.dn != "" {
+		if dn, err = expandDN(rt.dn, attrs); err != nil {
+			return nil, scim.Errorf(400, scim.ErrInvalidValue, "%v", err)
+		}
+	}
+	return rt.ep.h.Export(ctx, idsync.Change{Op: idsync.OpAdd, ObjectType: rt.objectType, DN: dn, Mods: idsync.ModsFromAttrs(attrs)})
 }
 
 // respond writes the staged object o.
@@ -725,17 +735,25 @@ func (rt *rtype) replace(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err := readBody(r, &res); err != nil {
 		return err
 	}
-	o, _, err := rt.current(ctx, r, id)
+	rt.ep.writes.Lock()
+	o, err := func() (*idsync.CSObject, error) {
+		defer rt.ep.writes.Unlock()
+		o, _, err := rt.current(ctx, r, id)
+		if err != nil {
+			return nil, err
+		}
+		if v, _, ok := scim.Lookup(res, "id"); ok && v != nil && v != id {
+			return nil, scim.Errorf(400, scim.ErrMutability, "id is %q, not %v: it cannot change", id, v)
+		}
+		if err := rt.checkRequired(res); err != nil {
+			return nil, err
+		}
+		return rt.update(ctx, o, res)
+	}()
 	if err != nil {
 		return err
 	}
-	if v, _, ok := scim.Lookup(res, "id"); ok && v != nil && v != id {
-		return scim.Errorf(400, scim.ErrMutability, "id is %q, not %v: it cannot change", id, v)
-	}
-	if err := rt.checkRequired(res); err != nil {
-		return err
-	}
-	return rt.update(ctx, w, r, o, res)
+	return rt.respond(ctx, w, r, 200, o)
 }
 
 func (rt *rtype) patch(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) error {
@@ -749,40 +767,49 @@ func (rt *rtype) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if len(req.Operations) == 0 {
 		return scim.Errorf(400, scim.ErrInvalidSyntax, "a PATCH body needs Operations")
 	}
-	o, cur, err := rt.current(ctx, r, id)
+	rt.ep.writes.Lock()
+	o, err := func() (*idsync.CSObject, error) {
+		defer rt.ep.writes.Unlock()
+		o, cur, err := rt.current(ctx, r, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := scim.Patch(cur, req.Operations); err != nil {
+			return nil, err
+		}
+		if err := rt.checkRequired(cur); err != nil {
+			return nil, scim.Errorf(400, scim.ErrMutability, "%s", err.(*scim.Error).Detail)
+		}
+		return rt.update(ctx, o, cur)
+	}()
 	if err != nil {
 		return err
 	}
-	if err := scim.Patch(cur, req.Operations); err != nil {
-		return err
-	}
-	if err := rt.checkRequired(cur); err != nil {
-		return scim.Errorf(400, scim.ErrMutability, "%s", err.(*scim.Error).Detail)
-	}
-	return rt.update(ctx, w, r, o, cur)
+	return rt.respond(ctx, w, r, 200, o)
 }
 
-// update exports the difference between o and the resource res.
-func (rt *rtype) update(ctx context.Context, w http.ResponseWriter, r *http.Request, o *idsync.CSObject, res scim.Resource) error {
+// update exports the difference between o and the resource res and
+// returns the object as staged. Call with the endpoint's write lock held.
+func (rt *rtype) update(ctx context.Context, o *idsync.CSObject, res scim.Resource) (*idsync.CSObject, error) {
 	if err := rt.checkUnique(ctx, res, string(o.Anchor)); err != nil {
-		return err
+		return nil, err
 	}
 	attrs, err := rt.extract(res, rt.idToDN(ctx))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mods := rt.diff(o.Attrs, attrs)
 	if len(mods) == 0 {
-		return rt.respond(ctx, w, r, 200, o)
+		return o, nil
 	}
 	n, err := rt.ep.h.Export(ctx, idsync.Change{Op: idsync.OpUpdate, ObjectType: o.ObjectType, Anchor: o.Anchor, DN: o.DN, Mods: mods})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n == nil {
 		n = o
 	}
-	return rt.respond(ctx, w, r, 200, n)
+	return n, nil
 }
 
 // diff returns the modifications that turn the mapped attributes of old
@@ -854,6 +881,8 @@ func sameValues(a, b []idsync.Value) bool {
 }
 
 func (rt *rtype) delete(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) error {
+	rt.ep.writes.Lock()
+	defer rt.ep.writes.Unlock()
 	o, _, err := rt.current(ctx, r, id)
 	if err != nil {
 		return err

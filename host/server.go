@@ -58,6 +58,7 @@ type endpoint struct {
 	groups *rtype
 	// writes serializes the writes of the endpoint: a uniqueness check
 	// and the create it allows, or a read-modify-write PATCH, are atomic.
+	// Reading the request body and writing the answer happen outside it.
 	writes sync.Mutex
 }
 
@@ -301,10 +302,6 @@ func (ep *endpoint) serve(w http.ResponseWriter, r *http.Request, rest string) {
 		return
 	}
 	ctx := r.Context()
-	if r.Method != http.MethodGet && !(r.Method == http.MethodPost && id == ".search") {
-		ep.writes.Lock()
-		defer ep.writes.Unlock()
-	}
 	var err error
 	switch {
 	case r.Method == http.MethodGet && id == "":

@@ -26,6 +26,9 @@ var (
 	ErrConflict = errors.New("store: conflict")
 	// ErrLocked reports that a lock is held by another owner.
 	ErrLocked = errors.New("store: locked")
+	// ErrNotIndexed reports a lookup by value (FindCS, FindMV) of an
+	// attribute the index declaration (SetIndexes) does not hold.
+	ErrNotIndexed = errors.New("store: attribute not indexed")
 )
 
 // Store is an open store. Its methods are safe for concurrent use.
@@ -113,7 +116,7 @@ type Tx interface {
 	// FindCS returns the IDs of a connector's CS objects whose indexed
 	// attribute attr holds one of values, keyed by the value as given
 	// (lowercased when not caseSensitive). attr must be declared in
-	// SetIndexes (else FindCS returns an error); "anchor" and "dn" always
+	// SetIndexes (else FindCS returns an error wrapping ErrNotIndexed); "anchor" and "dn" always
 	// work. Values are compared in their text form (idsync.Value.String).
 	FindCS(ctx context.Context, connector, attr string, values []string, caseSensitive bool) (map[string][]string, error)
 	// PutCS inserts or replaces CS objects by ID. A second object with
@@ -196,7 +199,11 @@ type CSFilter struct {
 	Joined        *bool
 	// Attr and Value select objects whose attribute Attr holds Value
 	// (case-insensitively); Value empty selects objects that have Attr.
+	// When the index declaration (SetIndexes) does not hold Attr for
+	// Connector, every object is read and filtered, unless Indexed is
+	// set: then the query fails with an error wrapping ErrNotIndexed.
 	Attr, Value string
+	Indexed     bool
 	After       string // ID to start after
 	Limit       int
 }

@@ -516,7 +516,7 @@ func (c *conn) apply(ch idsync.Change) connector.ExportResult {
 				return failed("ObjectAlreadyExists", "rename %q to %q: DN already exists", a, ch.NewDN)
 			}
 			old := o.dn
-			o.dn = ch.NewDN
+			s.setDN(a, o, ch.NewDN)
 			s.record(idsync.Change{Op: idsync.OpUpdate, ObjectType: o.objectType, Anchor: a, DN: old, NewDN: o.dn})
 			res.DN = o.dn
 		}
@@ -540,7 +540,7 @@ func (c *conn) apply(ch idsync.Change) connector.ExportResult {
 		if other, taken := s.byDN(dn); taken && other != a {
 			return failed("ObjectAlreadyExists", "replace %q: DN %q already exists", a, dn)
 		}
-		o.dn = dn
+		s.setDN(a, o, dn)
 		if ch.ObjectType != "" {
 			o.objectType = ch.ObjectType
 		}
@@ -552,6 +552,7 @@ func (c *conn) apply(ch idsync.Change) connector.ExportResult {
 		if !ok {
 			return failed("ObjectNotFound", "delete %q (%s): no such object", ch.Anchor, ch.DN)
 		}
+		s.dropDN(a, o)
 		delete(s.objects, a)
 		s.record(idsync.Change{Op: idsync.OpDelete, ObjectType: o.objectType, Anchor: a, DN: o.dn})
 		return connector.ExportResult{Anchor: a}

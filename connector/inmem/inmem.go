@@ -48,6 +48,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/idsync/idsync"
 	"github.com/idsync/idsync/connector"
@@ -58,6 +60,7 @@ import (
 type System struct {
 	mu         sync.Mutex
 	objects    map[idsync.Anchor]*object
+	dns        map[string]idsync.Anchor // foldDN(dn) → anchor; DNs are unique case-insensitively
 	log        []logRecord
 	seq        uint64
 	minValid   uint64 // watermarks below this are expired
@@ -90,7 +93,7 @@ type failure struct {
 
 // NewSystem returns an empty System.
 func NewSystem() *System {
-	return &System{objects: map[idsync.Anchor]*object{}, containers: map[string]string{}}
+	return &System{objects: map[idsync.Anchor]*object{}, dns: map[string]idsync.Anchor{}, containers: map[string]string{}}
 }
 
 func (o *object) entry(a idsync.Anchor) idsync.Entry {
@@ -129,12 +132,46 @@ func cloneMods(mods []idsync.AttrMod) []idsync.AttrMod {
 // byDN returns the anchor of the object named dn (case-insensitively).
 // Call with s.mu held.
 func (s *System) byDN(dn string) (idsync.Anchor, bool) {
-	for a, o := range s.objects {
-		if strings.EqualFold(o.dn, dn) {
-			return a, true
-		}
+	a, ok := s.dns[foldDN(dn)]
+	return a, ok
+}
+
+// setDN names the object o with anchor a dn (an object the System
+// holds, or one it is adding). Call with s.mu held.
+func (s *System) setDN(a idsync.Anchor, o *object, dn string) {
+	s.dropDN(a, o)
+	o.dn = dn
+	s.dns[foldDN(dn)] = a
+}
+
+// dropDN forgets the DN of the object o with anchor a. Call with s.mu held.
+func (s *System) dropDN(a idsync.Anchor, o *object) {
+	if k := foldDN(o.dn); o.dn != "" && s.dns[k] == a {
+		delete(s.dns, k)
 	}
-	return "", false
+}
+
+// foldDN returns the case-folded form of dn: strings.EqualFold(x, y)
+// exactly when foldDN(x) == foldDN(y) (each rune becomes the smallest of
+// its Unicode simple case folding orbit).
+func foldDN(dn string) string {
+	var b strings.Builder
+	b.Grow(len(dn))
+	for _, r := range dn {
+		if r < utf8.RuneSelf {
+			if 'a' <= r && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteByte(byte(r))
+			continue
+		}
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
 }
 
 // Add adds an object, as a change made in the system, and returns its
@@ -163,7 +200,9 @@ func (s *System) add(e idsync.Entry) (idsync.Anchor, error) {
 	if attrs == nil {
 		attrs = idsync.Attrs{}
 	}
-	s.objects[a] = &object{objectType: e.ObjectType, dn: e.DN, attrs: attrs}
+	o := &object{objectType: e.ObjectType, attrs: attrs}
+	s.setDN(a, o, e.DN)
+	s.objects[a] = o
 	s.record(idsync.Change{Op: idsync.OpAdd, ObjectType: e.ObjectType, Anchor: a, DN: e.DN, Mods: idsync.ModsFromAttrs(attrs)})
 	return a, nil
 }
@@ -193,7 +232,7 @@ func (s *System) Rename(a idsync.Anchor, newDN string) error {
 		return fmt.Errorf("inmem: rename %q: DN %q already exists", a, newDN)
 	}
 	old := o.dn
-	o.dn = newDN
+	s.setDN(a, o, newDN)
 	s.record(idsync.Change{Op: idsync.OpUpdate, ObjectType: o.objectType, Anchor: a, DN: old, NewDN: newDN})
 	return nil
 }
@@ -206,6 +245,7 @@ func (s *System) Delete(a idsync.Anchor) error {
 	if !ok {
 		return fmt.Errorf("inmem: delete %q: no such object", a)
 	}
+	s.dropDN(a, o)
 	delete(s.objects, a)
 	s.record(idsync.Change{Op: idsync.OpDelete, ObjectType: o.objectType, Anchor: a, DN: o.dn})
 	return nil

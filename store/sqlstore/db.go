@@ -56,6 +56,14 @@ type DB struct {
 	ixMu    sync.Mutex
 	ixCache *indexSet // the last parsed index declaration
 
+	// rstmts caches the statements of read transactions on the readers'
+	// pool (readStmt); rstmtsDone is set by Close; rprep counts the
+	// preparations in flight.
+	rstmtMu    sync.Mutex
+	rstmts     map[string]*sql.Stmt // nil value: being prepared, or failed
+	rstmtsDone bool
+	rprep      sync.WaitGroup
+
 	txMu sync.Mutex
 	open map[*tx]struct{} // transactions not yet ended, for Close
 
@@ -194,6 +202,7 @@ func (db *DB) Close() error {
 			close(db.stop)
 			<-db.stopped
 		}
+		db.closeReadStmts()
 		var errs []error
 		if db.ckpt != nil {
 			errs = append(errs, db.ckpt.Close())
@@ -201,6 +210,7 @@ func (db *DB) Close() error {
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
+		db.rprep.Wait() // a preparation waiting for a reader failed with the pool's close
 		if db.w != nil {
 			errs = append(errs, db.w.Close())
 		}
@@ -274,4 +284,61 @@ func (db *DB) withTx(ctx context.Context, write bool, fn func(*tx) error) error 
 		return err
 	}
 	return t.Commit()
+}
+
+// maxReadStmts bounds the statements readStmt caches: the store's
+// queries are a fixed set (IN lists are padded to chunkSizes), so the
+// bound is never reached in practice.
+const maxReadStmts = 512
+
+// readStmt returns the statement of query prepared on the readers' pool,
+// or nil when it is not ready: its first request prepares it in the
+// background, because preparing on the pool waits for an idle reader
+// connection, which a caller holding one in a transaction must not do
+// (every reader could be waiting for another). A read transaction binds
+// the statement with Tx.StmtContext, which prepares it once on each
+// reader connection and reuses it after, so that read transactions do
+// not parse their queries again.
+func (db *DB) readStmt(query string) *sql.Stmt {
+	db.rstmtMu.Lock()
+	defer db.rstmtMu.Unlock()
+	s, known := db.rstmts[query]
+	if known || db.rstmtsDone || len(db.rstmts) >= maxReadStmts {
+		return s
+	}
+	if db.rstmts == nil {
+		db.rstmts = map[string]*sql.Stmt{}
+	}
+	db.rstmts[query] = nil
+	db.rprep.Add(1)
+	go func() {
+		defer db.rprep.Done()
+		s, err := db.r.PrepareContext(context.Background(), db.d.bind(query))
+		if err != nil {
+			// Left nil: transactions prepare the query themselves and
+			// report its error.
+			return
+		}
+		db.rstmtMu.Lock()
+		defer db.rstmtMu.Unlock()
+		if db.rstmtsDone {
+			s.Close()
+			return
+		}
+		db.rstmts[query] = s
+	}()
+	return nil
+}
+
+// closeReadStmts closes the cached read statements and stops caching.
+func (db *DB) closeReadStmts() {
+	db.rstmtMu.Lock()
+	defer db.rstmtMu.Unlock()
+	db.rstmtsDone = true
+	for _, s := range db.rstmts {
+		if s != nil {
+			s.Close()
+		}
+	}
+	db.rstmts = nil
 }

@@ -19,7 +19,9 @@
 // process by a semaphore and across processes by SQLite's write lock;
 // Begin waits for both, until its context is done. Readers never wait for
 // the writer (WAL): a read transaction sees the database as of its first
-// query, never uncommitted writes. The engine sizes write transactions to
+// query, never uncommitted writes. Readers map the database file, and a
+// read transaction reuses the statements its connection prepared for
+// earlier ones. The engine sizes write transactions to
 // one page of work.
 //
 // A failed write (ErrConflict included) leaves the transaction usable in

@@ -69,7 +69,7 @@ func (t *tx) FindMV(ctx context.Context, objectType, attr string, values []strin
 		return nil, fmt.Errorf("sqlstore: find mv objects by %s: %w", attr, err)
 	}
 	if !ix.HasMV(attr) {
-		return nil, fmt.Errorf("sqlstore: find mv objects by %s: metaverse attribute %s is not indexed (declare it with SetIndexes)", attr, attr)
+		return nil, fmt.Errorf("sqlstore: find mv objects by %s: metaverse attribute %s is not declared in SetIndexes: %w", attr, attr, store.ErrNotIndexed)
 	}
 	q := `SELECT value, mv_id FROM mv_index WHERE attr = ? AND fold IN (%s)`
 	prefix := []any{attr}

@@ -322,3 +322,78 @@ func TestTwoHandlesOnOneFile(t *testing.T) {
 		lb.Release(ctx)
 	})
 }
+
+// Read transactions share the statements prepared on the reader
+// connections: as many transactions as there are readers, each holding
+// its connection while it runs queries no transaction ran before, do not
+// wait for one another; and a statement a later transaction reuses sees
+// what was committed in between.
+func TestReadStatementsShared(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	db := MustOpen(t, filepath.Join(t.TempDir(), "idsync.db"), sqlstore.Options{})
+	put := func(id string) {
+		t.Helper()
+		w, err := db.Begin(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Rollback()
+		if err := w.PutCS(ctx, []*idsync.CSObject{{ID: id, Connector: "hr", ObjectType: "person", Kind: idsync.KindStaging, Anchor: idsync.Anchor(id), DN: "CN=" + id}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(tx store.Tx, f store.CSFilter) int {
+		t.Helper()
+		objs, err := tx.ListCS(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(objs)
+	}
+	put("a")
+	staging, joined := idsync.KindStaging, false
+	filters := []store.CSFilter{{Connector: "hr"}, {ObjectType: "person"}, {Connector: "hr", Kind: &staging},
+		{Connector: "hr", Joined: &joined}, {Connector: "hr", ObjectType: "person", Limit: 10}}
+	var txs []store.Tx
+	for range 4 {
+		r, err := db.Begin(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Rollback()
+		txs = append(txs, r)
+	}
+	for _, f := range filters {
+		for _, r := range txs {
+			if n := count(r, f); n != 1 {
+				t.Fatalf("ListCS(%+v) = %d objects, want 1", f, n)
+			}
+		}
+	}
+	for _, r := range txs {
+		r.Rollback()
+	}
+	for i := range 20 {
+		id := string(rune('b' + i))
+		put(id)
+		r, err := db.Begin(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range filters {
+			want := i + 2
+			if f.Limit > 0 {
+				want = min(want, f.Limit)
+			}
+			if n := count(r, f); n != want {
+				t.Fatalf("after the put of %s: ListCS(%+v) = %d objects, want %d", id, f, n, want)
+			}
+		}
+		r.Rollback()
+		time.Sleep(5 * time.Millisecond) // let the background preparations finish
+	}
+}

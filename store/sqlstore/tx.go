@@ -77,7 +77,8 @@ func (t *tx) Rollback() error {
 }
 
 // stmt returns the prepared statement of query, preparing it once per
-// transaction.
+// transaction; a read transaction reuses the statement its reader
+// connection prepared before (readStmt).
 func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if t.done {
 		return nil, sql.ErrTxDone
@@ -85,9 +86,19 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.sqltx.PrepareContext(ctx, t.db.d.bind(query))
-	if err != nil {
-		return nil, err
+	var s *sql.Stmt
+	if !t.write {
+		if ps := t.db.readStmt(query); ps != nil {
+			// Prepared on this transaction's connection at its first
+			// use there, reused after.
+			s = t.sqltx.StmtContext(ctx, ps)
+		}
+	}
+	if s == nil {
+		var err error
+		if s, err = t.sqltx.PrepareContext(ctx, t.db.d.bind(query)); err != nil {
+			return nil, err
+		}
 	}
 	if t.stmts == nil {
 		t.stmts = make(map[string]*sql.Stmt)

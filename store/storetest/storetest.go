@@ -631,11 +631,34 @@ func (s *suite) findCSUndeclared(t *testing.T, st store.Store) {
 	setIndexes(t, st, store.Indexes{CS: map[string][]string{"hr": {"mail"}}})
 	putCS(t, st, cs("cs-1", "hr", "h1", "CN=1", "mail", "a@x", "sn", "A"))
 	read(t, st, func(ctx context.Context, tx store.Tx) {
-		if _, err := tx.FindCS(ctx, "hr", "sn", []string{"A"}, false); err == nil {
-			t.Errorf("FindCS(hr, sn) with sn not declared: no error, want one")
+		if _, err := tx.FindCS(ctx, "hr", "sn", []string{"A"}, false); !errors.Is(err, store.ErrNotIndexed) {
+			t.Errorf("FindCS(hr, sn) with sn not declared: error %v, want ErrNotIndexed", err)
 		}
-		if _, err := tx.FindCS(ctx, "ad", "mail", []string{"a@x"}, false); err == nil {
-			t.Errorf("FindCS(ad, mail) with mail declared only for hr: no error, want one")
+		if _, err := tx.FindCS(ctx, "ad", "mail", []string{"a@x"}, false); !errors.Is(err, store.ErrNotIndexed) {
+			t.Errorf("FindCS(ad, mail) with mail declared only for hr: error %v, want ErrNotIndexed", err)
+		}
+		// ListCS and CountCS by an undeclared attribute read every
+		// object, unless Indexed asks for the index.
+		f := store.CSFilter{Connector: "hr", Attr: "sn", Value: "a"}
+		objs, err := tx.ListCS(ctx, f)
+		must(t, "ListCS by an undeclared attribute", err)
+		if len(objs) != 1 || objs[0].ID != "cs-1" {
+			t.Errorf("ListCS(hr, sn=a) with sn not declared = %d objects, want cs-1", len(objs))
+		}
+		if n, err := tx.CountCS(ctx, f); err != nil || n != 1 {
+			t.Errorf("CountCS(hr, sn=a) with sn not declared = %d, %v, want 1", n, err)
+		}
+		f.Indexed = true
+		if _, err := tx.ListCS(ctx, f); !errors.Is(err, store.ErrNotIndexed) {
+			t.Errorf("ListCS(hr, sn=a, Indexed) with sn not declared: error %v, want ErrNotIndexed", err)
+		}
+		if _, err := tx.CountCS(ctx, f); !errors.Is(err, store.ErrNotIndexed) {
+			t.Errorf("CountCS(hr, sn=a, Indexed) with sn not declared: error %v, want ErrNotIndexed", err)
+		}
+		objs, err = tx.ListCS(ctx, store.CSFilter{Connector: "hr", Attr: "mail", Value: "A@X", Indexed: true})
+		must(t, "ListCS by a declared attribute, Indexed", err)
+		if len(objs) != 1 || objs[0].ID != "cs-1" {
+			t.Errorf("ListCS(hr, mail=A@X, Indexed) = %d objects, want cs-1", len(objs))
 		}
 	})
 }
@@ -692,8 +715,8 @@ func (s *suite) setIndexesRebuild(t *testing.T, st store.Store) {
 		mm, err := tx.FindMV(ctx, "person", "sn", []string{"Lovelace"}, true)
 		must(t, "FindMV", err)
 		diff(t, "FindMV(sn) after the set changed", map[string][]string{"Lovelace": {"mv-1"}}, mm)
-		if _, err := tx.FindMV(ctx, "", "mail", []string{"a@x"}, false); err == nil {
-			t.Errorf("FindMV(mail) after mail left the set: no error, want one")
+		if _, err := tx.FindMV(ctx, "", "mail", []string{"a@x"}, false); !errors.Is(err, store.ErrNotIndexed) {
+			t.Errorf("FindMV(mail) after mail left the set: error %v, want ErrNotIndexed", err)
 		}
 	})
 }
@@ -1010,8 +1033,8 @@ func (s *suite) findMV(t *testing.T, st store.Store) {
 			must(t, "FindMV", err)
 			diff(t, fmt.Sprintf("FindMV(%q, %s, %q, caseSensitive=%v)", tc.typ, tc.attr, tc.values, tc.cs), tc.want, sortedFound(got))
 		}
-		if _, err := tx.FindMV(ctx, "", "sn", []string{"x"}, false); err == nil {
-			t.Errorf("FindMV(sn) with sn not declared: no error, want one")
+		if _, err := tx.FindMV(ctx, "", "sn", []string{"x"}, false); !errors.Is(err, store.ErrNotIndexed) {
+			t.Errorf("FindMV(sn) with sn not declared: error %v, want ErrNotIndexed", err)
 		}
 	})
 }
