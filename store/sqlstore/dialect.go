@@ -75,11 +75,6 @@ const (
 	sqliteWriterCacheKiB = 64 << 10
 	sqliteReaderCacheKiB = 32 << 10
 	sqliteReaders        = 4
-	// Readers map the database file (read-only): their page reads are
-	// memory reads from the operating system's cache, shared by all
-	// readers, instead of a read(2) into each connection's own cache. A
-	// larger file is mapped up to this size and read beyond it.
-	sqliteReaderMmapBytes = 1 << 30
 	// The background checkpointer copies the WAL into the database after
 	// commits, at most every sqliteCheckpointEvery, off the writer's path;
 	// the writer checkpoints itself only past sqliteAutoCheckpoint pages
@@ -178,7 +173,6 @@ func (t *sqliteTarget) driverDSN(pool int) string {
 	case poolReaders:
 		pragma("cache_size(-" + strconv.Itoa(sqliteReaderCacheKiB) + ")")
 		pragma("query_only(1)")
-		pragma("mmap_size(" + strconv.Itoa(sqliteReaderMmapBytes) + ")")
 	case poolCheckpointer:
 		pragma("cache_size(-1024)")
 		pragma("wal_autocheckpoint(0)")
