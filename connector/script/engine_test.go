@@ -62,7 +62,11 @@ func newWorld(t *testing.T, yamlText string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	yamlText = strings.NewReplacer("PYTHON3", python3(), "DIR", w.dir, "PY", py, "SHX", sh).Replace(yamlText)
+	ps, err := filepath.Abs(psDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yamlText = strings.NewReplacer("PYTHON3", python3(), "DIR", w.dir, "PY", py, "SHX", sh, "PSX", ps).Replace(yamlText)
 	if err := os.WriteFile(filepath.Join(w.dir, "idsync.yaml"), []byte(yamlText), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +269,9 @@ var (
 )
 
 func exampleYAML(ex example, pageSize int) string {
-	return strings.NewReplacer("EXDIR", ex.dir, "EXT", ex.ext, "INTERP", ex.interp, "PAGESIZE", itoa(pageSize)).Replace(exampleConfig)
+	y := strings.NewReplacer("EXDIR", ex.dir, "EXT", ex.ext, "INTERP", ex.interp, "PAGESIZE", itoa(pageSize)).Replace(exampleConfig)
+	// PowerShell imports its common module by the .psm1 extension.
+	return strings.ReplaceAll(y, "/common.ps1}", "/common.psm1}")
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

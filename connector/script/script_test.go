@@ -21,6 +21,7 @@ import (
 const (
 	pyDir = "../../examples/script-connector/python"
 	shDir = "../../examples/script-connector/sh"
+	psDir = "../../examples/script-connector/powershell"
 )
 
 var errorsIs = errors.Is
