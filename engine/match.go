@@ -564,7 +564,7 @@ func (p *syncPage) take(ctx context.Context, mv *idsync.MVObject, o *idsync.CSOb
 		mods = append(mods, diffMods(name, have[name], want, caps)...)
 	}
 	pe := &idsync.PendingExport{Op: idsync.OpUpdate, Mods: mods}
-	if dn != "" && dn != o.DN {
+	if isRename(caps, o.DN, dn) {
 		pe.NewDN = dn
 		c.Renames++
 	}

@@ -318,6 +318,14 @@ func errType(err error) string {
 	return "sync-error"
 }
 
+// isRename says whether the DN a dn flow computed for an object of a
+// connector with caps renames it. A connector whose DN is its anchor
+// (dnStyle none: a SCIM application, an API) names an object only until
+// the system gives it an anchor: the dn flow's value is then no new name.
+func isRename(caps connector.Capabilities, oldDN, dn string) bool {
+	return dn != "" && dn != oldDN && caps.DNStyle != connector.DNNone
+}
+
 // exportFlow computes the target values of a joined CS object and stages
 // the differences as a pending export (§4.2, §6.2).
 func (p *syncPage) exportFlow(ctx context.Context, mv *idsync.MVObject, o *idsync.CSObject, rules []*compiledRule) error {
@@ -358,7 +366,7 @@ func (p *syncPage) exportFlow(ctx context.Context, mv *idsync.MVObject, o *idsyn
 		}
 		mods = append(mods, diffMods(name, have, want, caps)...)
 	}
-	rename := dn != "" && dn != o.DN
+	rename := isRename(caps, o.DN, dn)
 	if o.PendingExport != nil && o.PendingExport.Op == idsync.OpDelete {
 		// re-armed delete of a still-linked object: the flows decide now
 		o.PendingExport = nil
