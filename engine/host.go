@@ -14,8 +14,10 @@ import (
 )
 
 // HostSession serves one connector to the connector host (§11): it
-// exports single changes at once, through one connector session kept
-// open, and stages each result in the connector space as the import that
+// exports single changes at once, on one connector kept open (each change
+// in its own export session, closed before the answer: some connectors,
+// such as CSV, make a change durable only when its session closes), and
+// stages each result in the connector space as the import that
 // confirms it would, so that the connector space the host answers reads
 // from stays consistent with the system; and it refreshes the connector
 // space by a delta import (a full import when the connector has none).
