@@ -21,9 +21,10 @@ func ConvertResult(cfg *Config, schemaYAML string, out []byte) (int, error) {
 	}
 	c := &conn{cfg: cfg}
 	var res result
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := parseResult(out, &res, false); err != nil {
 		return 0, err
 	}
+	res.raw = out
 	p, err := c.convertPage(&res, false, newSchema(d), 1)
 	if err != nil {
 		return 0, err
