@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -232,27 +231,14 @@ type partitionDoc struct {
 // importEntry is one CSEntryChange-like entry of an importData result.
 type importEntry struct {
 	ObjectType       string          `json:"objectType"`
-	Anchor           json.RawMessage `json:"anchor"`
+	Anchor           string          `json:"-"` // raw JSON
 	DN               string          `json:"dn"`
 	NewDN            string          `json:"newDn"`
 	ModificationType string          `json:"modificationType"`
-	Attributes       []attrKV        `json:"-"` // read by scanEntries
+	Attributes       []attrKV        `json:"-"` // read by the scanner
 	AttributeChanges []attrChangeDoc `json:"attributeChanges"`
 	ErrorName        string          `json:"errorName"`
 	ErrorDetail      string          `json:"errorDetail"`
-}
-
-// rawValue is a json.RawMessage that keeps pointing into the document
-// it was decoded from instead of copying it: the import's result
-// documents are decoded with json.Unmarshal from a buffer that is never
-// modified and outlives the conversion, which saves an allocation per
-// attribute of every imported object.
-type rawValue []byte
-
-// UnmarshalJSON keeps b.
-func (r *rawValue) UnmarshalJSON(b []byte) error {
-	*r = b
-	return nil
 }
 
 // attrChangeDoc is an attribute change (ECMA2's AttributeChange): on
@@ -309,10 +295,11 @@ func encodeValue(v idsync.Value) json.RawMessage {
 	return b
 }
 
-// decodeValue reads one JSON scalar as a value of type t, or (with ok
-// false for t) by its JSON type: string, integer number, boolean.
-func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Value, error) {
-	raw = bytes.TrimSpace(raw)
+// decodeValue reads one JSON scalar as a value of type t, or (with typed
+// false) by its JSON type: string, integer number, boolean. A string
+// without escapes read from a string is a slice of it, with no copy.
+func decodeValue[T string | []byte](raw T, t idsync.AttrType, typed bool) (idsync.Value, error) {
+	raw = trimSpace(raw)
 	if len(raw) == 0 {
 		return idsync.Value{}, errors.New("empty value")
 	}
@@ -320,10 +307,13 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 	switch raw[0] {
 	case '"':
 		var s string
-		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 && bytes.IndexByte(raw[1:len(raw)-1], '"') < 0 && utf8.Valid(raw) {
-			s = string(raw[1 : len(raw)-1]) // no escapes: the text as is
-		} else if err := json.Unmarshal(raw, &s); err != nil {
-			return idsync.Value{}, err
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && plainString(raw[1:len(raw)-1]) && validUTF8(raw) {
+			s = toString(raw[1 : len(raw)-1]) // no escapes: the text as is
+		} else {
+			var err error
+			if s, err = unquote([]byte(raw)); err != nil {
+				return idsync.Value{}, err
+			}
 		}
 		if !typed {
 			return idsync.String(s), nil
@@ -348,18 +338,25 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 		}
 		return idsync.String(s).Convert(t)
 	case 't', 'f':
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return idsync.Value{}, err
+		switch toString(raw) {
+		case "true":
+			v = idsync.Bool(true)
+		case "false":
+			v = idsync.Bool(false)
+		default:
+			var b bool
+			if err := json.Unmarshal([]byte(raw), &b); err != nil {
+				return idsync.Value{}, err
+			}
+			v = idsync.Bool(b)
 		}
-		v = idsync.Bool(b)
 	case 'n':
 		return idsync.Value{}, errors.New("null value")
 	case '[', '{':
 		return idsync.Value{}, fmt.Errorf("value %s is not a scalar", truncate(string(raw), 40))
 	default:
-		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
+		n, ok := parseInt(raw)
+		if !ok {
 			f, ferr := strconv.ParseFloat(string(raw), 64)
 			if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 				if typed && (t == idsync.TypeString || t == idsync.TypeReference) {
@@ -377,13 +374,63 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 	return v.Convert(t)
 }
 
+// parseInt reads a decimal integer as strconv.ParseInt(s, 10, 64) does,
+// without converting s to a string first.
+func parseInt[T string | []byte](s T) (int64, bool) {
+	neg := false
+	i := 0
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		i = 1
+	}
+	if i == len(s) || len(s)-i > 18 { // longer ones (and overflow) the slow way
+		n, err := strconv.ParseInt(string(s), 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// plainString reports whether a string's body holds neither escapes nor quotes.
+func plainString[T string | []byte](body T) bool {
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
+}
+
+func trimSpace[T string | []byte](s T) T {
+	i, j := 0, len(s)
+	for i < j && isSpace(s[i]) {
+		i++
+	}
+	for j > i && isSpace(s[j-1]) {
+		j--
+	}
+	return s[i:j]
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // decodeValues reads a value or an array of values; null and [] mean none.
 // The values are appended to *arena (a page's shared backing array, to
 // save an allocation per attribute) and returned as a slice of it whose
 // capacity ends with it; arena may be nil.
-func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+func decodeValues(raw string, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || raw == "null" {
 		return nil, nil
 	}
 	if arena == nil {
@@ -398,17 +445,17 @@ func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool, arena *[]i
 		*arena = append(*arena, v)
 		return (*arena)[start:len(*arena):len(*arena)], nil
 	}
-	items, err := splitArray(raw)
-	if err != nil {
-		return nil, err
-	}
-	for _, it := range items {
+	err := arrayElems(raw, func(it string) error {
 		v, err := decodeValue(it, t, typed)
 		if err != nil {
-			*arena = (*arena)[:start]
-			return nil, err
+			return err
 		}
 		*arena = append(*arena, v)
+		return nil
+	})
+	if err != nil {
+		*arena = (*arena)[:start]
+		return nil, err
 	}
 	if len(*arena) == start {
 		return nil, nil
@@ -416,53 +463,33 @@ func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool, arena *[]i
 	return (*arena)[start:len(*arena):len(*arena)], nil
 }
 
-// splitArray returns the elements of a JSON array that is already known
-// to be valid JSON (it came out of a decoded document).
-func splitArray(raw []byte) ([]json.RawMessage, error) {
+// arrayElems calls elem with each element of a JSON array that is
+// already known to be valid JSON (it came out of a validated document).
+func arrayElems(raw string, elem func(string) error) error {
 	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
-		return nil, fmt.Errorf("value %s is not an array", truncate(string(raw), 40))
+		return fmt.Errorf("value %s is not an array", truncate(raw, 40))
 	}
-	var out []json.RawMessage
-	depth, start, inString := 0, -1, false
-	body := raw[1 : len(raw)-1]
-	for i := 0; i < len(body); i++ {
-		ch := body[i]
-		if inString {
-			switch ch {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
+	s := scanner[string]{b: raw, i: 1}
+	if s.peek() == ']' {
+		return nil
+	}
+	for {
+		v, err := s.value()
+		if err != nil {
+			return err
 		}
-		switch ch {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '"':
-			inString = true
-		case '[', '{':
-			depth++
-		case ']', '}':
-			depth--
+		if err := elem(v); err != nil {
+			return err
+		}
+		switch s.peek() {
 		case ',':
-			if depth == 0 {
-				if start < 0 {
-					return nil, errors.New("malformed array")
-				}
-				out = append(out, bytes.TrimSpace(body[start:i]))
-				start = -1
-				continue
-			}
-		}
-		if start < 0 {
-			start = i
+			s.i++
+		case ']':
+			return nil
+		default:
+			return errors.New("malformed array")
 		}
 	}
-	if start >= 0 {
-		out = append(out, bytes.TrimSpace(body[start:]))
-	}
-	return out, nil
 }
 
 func encodeValues(vs []idsync.Value, multi bool) json.RawMessage {

@@ -3,6 +3,7 @@ package script
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/idsync/idsync"
@@ -72,7 +73,7 @@ func FuzzSchemaDoc(f *testing.F) {
 	})
 }
 
-// FuzzSplitArray: for any valid JSON array, splitArray finds the same
+// FuzzSplitArray: for any valid JSON array, arrayElems finds the same
 // elements as encoding/json.
 func FuzzSplitArray(f *testing.F) {
 	for _, s := range []string{`[]`, `[1]`, `[ "a,b" , ["x", {"y": "]"}], "\"", null ]`, `["\\"]`} {
@@ -87,15 +88,15 @@ func FuzzSplitArray(f *testing.F) {
 		if len(b) == 0 || b[0] != '[' {
 			return
 		}
-		got, err := splitArray(b)
-		if err != nil {
-			t.Fatalf("splitArray(%s): %v", b, err)
+		var got []string
+		if err := arrayElems(string(b), func(e string) error { got = append(got, e); return nil }); err != nil {
+			t.Fatalf("arrayElems(%s): %v", b, err)
 		}
 		if len(got) != len(want) {
-			t.Fatalf("splitArray(%s) = %d elements, want %d", b, len(got), len(want))
+			t.Fatalf("arrayElems(%s) = %d elements, want %d", b, len(got), len(want))
 		}
 		for i := range got {
-			if !bytes.Equal(bytes.TrimSpace(got[i]), bytes.TrimSpace(want[i])) {
+			if strings.TrimSpace(got[i]) != string(bytes.TrimSpace(want[i])) {
 				t.Fatalf("element %d = %s, want %s", i, got[i], want[i])
 			}
 		}
@@ -109,7 +110,11 @@ func TestValueRoundTrip(t *testing.T) {
 		idsync.Binary([]byte{0, 1, 0xff}), idsync.Ref("uid=a,dc=x"),
 		idsync.Value{Type: idsync.TypeDateTime, Int: 1715000000123456789},
 	} {
-		got, err := decodeValue(encodeValue(v), v.Type, true)
+		got, err := decodeValue([]byte(encodeValue(v)), v.Type, true)
+		if err != nil || !got.Equal(v) {
+			t.Errorf("%s %q: round trip gives %v (%v)", v.Type, v.String(), got, err)
+		}
+		got, err = decodeValue(string(encodeValue(v)), v.Type, true)
 		if err != nil || !got.Equal(v) {
 			t.Errorf("%s %q: round trip gives %v (%v)", v.Type, v.String(), got, err)
 		}
@@ -152,7 +157,7 @@ func FuzzScanEntries(f *testing.F) {
 		}
 		var want []refEntry
 		wantErr := json.Unmarshal(b, &want)
-		got, err := scanEntries(b)
+		got, err := scanEntries(string(b))
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("scanEntries(%s) error %v, encoding/json %v", b, err, wantErr)
 		}
@@ -167,12 +172,12 @@ func FuzzScanEntries(f *testing.F) {
 			if g.ObjectType != w.ObjectType || g.DN != w.DN || g.NewDN != w.NewDN || g.ModificationType != w.ModificationType || g.ErrorName != w.ErrorName || g.ErrorDetail != w.ErrorDetail {
 				t.Fatalf("entry %d = %+v, want %+v", i, g, w)
 			}
-			if !bytes.Equal(bytes.TrimSpace(g.Anchor), bytes.TrimSpace(w.Anchor)) {
+			if strings.TrimSpace(g.Anchor) != string(bytes.TrimSpace(w.Anchor)) {
 				t.Fatalf("entry %d anchor %s, want %s", i, g.Anchor, w.Anchor)
 			}
 			attrs := map[string]string{}
 			for _, kv := range g.Attributes {
-				attrs[string(kv.name)] = string(bytes.TrimSpace(kv.raw))
+				attrs[kv.name] = strings.TrimSpace(kv.raw)
 			}
 			if len(attrs) != len(w.Attributes) {
 				t.Fatalf("entry %d attributes %v, want %v", i, attrs, w.Attributes)

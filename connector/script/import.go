@@ -226,11 +226,16 @@ func watermarkErr(err error) error {
 // emitted: a page too large or an entry that is not JSON fails the
 // page; an entry the script marked in error, or one that does not fit
 // the schema, becomes an entry with Err (an import error on that object).
+//
+// The entries are read one at a time from one string copy of the entries
+// array: the strings of the converted entries (types, anchors, DNs,
+// values without escapes) are slices of it, and the page's values share
+// one backing array, so an entry costs few allocations of its own.
 func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, error) {
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
-	if res.raw != nil && !json.Valid(res.raw) {
+	if res.raw != nil && !validJSON(res.raw) {
 		var v any
 		err := json.Unmarshal(res.raw, &v)
 		if err == nil {
@@ -238,26 +243,37 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		}
 		return nil, fail(c.jsonError(res.raw, err, nil))
 	}
-	entries, err := scanEntries(res.Entries)
-	if err != nil {
+	doc := string(res.Entries)
+	var es entries
+	if err := es.begin(doc); err != nil {
 		return nil, fail(err)
 	}
-	if max := c.cfg.pageSize(); len(entries) > max {
-		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", len(entries), max))
-	}
+	max := c.cfg.pageSize()
+	// A capacity hint: most entries name their objectType once.
+	hint := min(strings.Count(doc, `"objectType"`), max)
 	p := &page{}
 	if delta {
-		p.changes = make([]idsync.Change, 0, len(entries))
+		p.changes = make([]idsync.Change, 0, hint)
 	} else {
-		p.entries = make([]idsync.Entry, 0, len(entries))
+		p.entries = make([]idsync.Entry, 0, hint)
 	}
-	prefix := OpImportData + " page " + strconv.Itoa(n) + " entry "
-	arena := make([]idsync.Value, 0, 4*len(entries)+8)
+	sources := newSources(OpImportData+" page "+strconv.Itoa(n)+" entry ", hint)
+	arena := make([]idsync.Value, 0, 4*hint+8)
 	var scratch []idsync.AttrMod
-	for i := range entries {
-		ie := &entries[i]
-		source := prefix + strconv.Itoa(i+1)
-		ch, err := c.convertEntry(ie, sch, &arena, scratch[:0])
+	var ie importEntry
+	for i := 0; ; i++ {
+		ok, err := es.nextEntry(&ie)
+		if err != nil {
+			return nil, fail(err)
+		}
+		if !ok {
+			break
+		}
+		if i >= max {
+			continue // read on: a malformed entry further on is reported first
+		}
+		source := sources.get(i + 1)
+		ch, err := c.convertEntry(&ie, sch, &arena, scratch[:0])
 		scratch = ch.Mods
 		ch.Source = source
 		if err != nil {
@@ -290,7 +306,42 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		}
 		p.entries = append(p.entries, e)
 	}
+	if es.n > max {
+		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", es.n, max))
+	}
 	return p, nil
+}
+
+// sources makes the Source of a page's entries ("importData page 3 entry
+// 17") as slices of one string per page instead of two allocations per entry.
+type sources struct {
+	prefix string
+	text   string // prefix+"1", prefix+"2", ... back to back
+	ends   []int32
+}
+
+func newSources(prefix string, n int) *sources {
+	s := &sources{prefix: prefix, ends: make([]int32, 0, n)}
+	b := make([]byte, 0, n*(len(prefix)+6))
+	for i := 1; i <= n; i++ {
+		b = append(b, prefix...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		s.ends = append(s.ends, int32(len(b)))
+	}
+	s.text = string(b)
+	return s
+}
+
+// get returns the source of the i-th entry (from 1).
+func (s *sources) get(i int) string {
+	if i > len(s.ends) {
+		return s.prefix + strconv.Itoa(i)
+	}
+	start := int32(0)
+	if i > 1 {
+		start = s.ends[i-2]
+	}
+	return s.text[start:s.ends[i-1]]
 }
 
 // convertEntry turns one importEntry into a Change: Add and Replace hold
@@ -299,7 +350,7 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 // are built in (the caller copies them when it keeps them).
 func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value, mods []idsync.AttrMod) (idsync.Change, error) {
 	ch := idsync.Change{ObjectType: ie.ObjectType, DN: ie.DN, NewDN: ie.NewDN}
-	if len(ie.Anchor) > 0 && string(ie.Anchor) != "null" {
+	if len(ie.Anchor) > 0 && ie.Anchor != "null" {
 		v, err := decodeValue(ie.Anchor, idsync.TypeString, false)
 		if err != nil {
 			return ch, fmt.Errorf("anchor: %v", err)
@@ -354,16 +405,16 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 		var typed bool
 		if ti != nil {
 			// The schema's name: no allocation for the attribute's name.
-			dd, ok := ti.attrs[string(kv.name)]
+			dd, ok := ti.attrs[kv.name]
 			if !ok {
 				return ch, fmt.Errorf("attribute %q is not in the schema of %q", kv.name, ie.ObjectType)
 			}
 			d, typed = dd, true
 		} else {
-			d = idsync.AttrDef{Name: string(kv.name)}
+			d = idsync.AttrDef{Name: kv.name}
 		}
 		name := d.Name
-		vs, err := decodeValues(json.RawMessage(kv.raw), d.Type, typed, arena)
+		vs, err := decodeValues(kv.raw, d.Type, typed, arena)
 		if err != nil {
 			return ch, fmt.Errorf("attribute %s: %v", name, err)
 		}
@@ -424,7 +475,7 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 	values := func() ([]idsync.Value, error) {
 		var out []idsync.Value
 		for _, raw := range ac.Values {
-			v, err := decodeValue(raw, t, typed)
+			v, err := decodeValue([]byte(raw), t, typed)
 			if err != nil {
 				return nil, err
 			}
@@ -434,7 +485,7 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 			if canonMod(vc.ModificationType) != "Add" && vc.ModificationType != "" {
 				return nil, fmt.Errorf("value change %s in an attribute %s (only Add)", vc.ModificationType, ac.ModificationType)
 			}
-			v, err := decodeValue(vc.Value, t, typed)
+			v, err := decodeValue([]byte(vc.Value), t, typed)
 			if err != nil {
 				return nil, err
 			}
@@ -454,7 +505,7 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 	case "Update":
 		var adds, dels []idsync.Value
 		for _, vc := range ac.ValueChanges {
-			v, err := decodeValue(vc.Value, t, typed)
+			v, err := decodeValue([]byte(vc.Value), t, typed)
 			if err != nil {
 				return nil, err
 			}

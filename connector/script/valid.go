@@ -1,0 +1,234 @@
+package script
+
+// validJSON reports whether doc is one valid JSON value, accepting
+// exactly what encoding/json.Valid accepts (FuzzValidJSON checks it),
+// including its nesting limit, but in tight loops instead of a state
+// machine called per byte: every importData page is validated whole, and
+// json.Valid was a fifth of the connector's CPU time. On failure the
+// caller asks encoding/json for the error and its offset.
+func validJSON[T ~string | ~[]byte](doc T) bool {
+	v := validator[T]{b: doc}
+	v.ws()
+	if !v.value() {
+		return false
+	}
+	v.ws()
+	return v.i == len(v.b)
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+type validator[T ~string | ~[]byte] struct {
+	b T
+	i int
+}
+
+func (v *validator[T]) ws() {
+	for v.i < len(v.b) {
+		switch v.b[v.i] {
+		case ' ', '\t', '\n', '\r':
+			v.i++
+		default:
+			return
+		}
+	}
+}
+
+// strPlain marks the bytes a string holds without looking further:
+// everything but the quote, the backslash and control characters.
+var strPlain = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// value reads one value: objects and arrays iteratively, with their
+// kinds on a stack (true for an object).
+func (v *validator[T]) value() bool {
+	var stack []bool
+	for {
+		// A value starts here.
+		if v.i >= len(v.b) {
+			return false
+		}
+		switch c := v.b[v.i]; c {
+		case '{', '[':
+			if len(stack) >= maxDepth { // counted before looking inside, as encoding/json does
+				return false
+			}
+			v.i++
+			v.ws()
+			if v.i < len(v.b) && v.b[v.i] == c+2 { // '}' is '{'+2, ']' is '['+2
+				v.i++
+				break
+			}
+			stack = append(stack, c == '{')
+			if c == '{' && !v.key() {
+				return false
+			}
+			v.ws()
+			continue
+		case '"':
+			if !v.str() {
+				return false
+			}
+		case 't':
+			if !v.lit("true") {
+				return false
+			}
+		case 'f':
+			if !v.lit("false") {
+				return false
+			}
+		case 'n':
+			if !v.lit("null") {
+				return false
+			}
+		default:
+			if !v.num() {
+				return false
+			}
+		}
+		// A value ended: close what it ends, or go on to the next one.
+		for {
+			if len(stack) == 0 {
+				return true
+			}
+			v.ws()
+			if v.i >= len(v.b) {
+				return false
+			}
+			obj := stack[len(stack)-1]
+			switch c := v.b[v.i]; {
+			case c == ',':
+				v.i++
+				v.ws()
+				if obj && !v.key() {
+					return false
+				}
+				v.ws()
+			case obj && c == '}' || !obj && c == ']':
+				v.i++
+				stack = stack[:len(stack)-1]
+				continue
+			default:
+				return false
+			}
+			break
+		}
+	}
+}
+
+// key reads a member name and its colon.
+func (v *validator[T]) key() bool {
+	if v.i >= len(v.b) || v.b[v.i] != '"' || !v.str() {
+		return false
+	}
+	v.ws()
+	if v.i >= len(v.b) || v.b[v.i] != ':' {
+		return false
+	}
+	v.i++
+	v.ws()
+	return true
+}
+
+// str reads a string: no control characters, only JSON's escapes. Like
+// encoding/json it does not check UTF-8 (invalid bytes decode as U+FFFD).
+func (v *validator[T]) str() bool {
+	i := v.i + 1
+	for {
+		for i < len(v.b) && strPlain[v.b[i]] {
+			i++
+		}
+		if i >= len(v.b) {
+			return false
+		}
+		switch v.b[i] {
+		case '"':
+			v.i = i + 1
+			return true
+		case '\\':
+			if i+1 >= len(v.b) {
+				return false
+			}
+			switch v.b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(v.b) {
+					return false
+				}
+				for j := i + 2; j < i+6; j++ {
+					if !isHex(v.b[j]) {
+						return false
+					}
+				}
+				i += 6
+			default:
+				return false
+			}
+		default: // a control character
+			return false
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func (v *validator[T]) lit(word string) bool {
+	if len(v.b)-v.i < len(word) {
+		return false
+	}
+	for j := range len(word) {
+		if v.b[v.i+j] != word[j] {
+			return false
+		}
+	}
+	v.i += len(word)
+	return true
+}
+
+// num reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (v *validator[T]) num() bool {
+	i := v.i
+	if i < len(v.b) && v.b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(v.b) && '0' <= v.b[i] && v.b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(v.b) && v.b[i] == '0':
+		i++
+	case i < len(v.b) && '1' <= v.b[i] && v.b[i] <= '9':
+		digits()
+	default:
+		return false
+	}
+	if i < len(v.b) && v.b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(v.b) && (v.b[i] == 'e' || v.b[i] == 'E') {
+		i++
+		if i < len(v.b) && (v.b[i] == '+' || v.b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	v.i = i
+	return true
+}
