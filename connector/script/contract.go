@@ -198,14 +198,15 @@ type result struct {
 	Schema         *schemaDoc     `json:"schema"`
 	Partitions     []partitionDoc `json:"partitions"`
 	HierarchyNodes []partitionDoc `json:"hierarchyNodes"`
-	// Entries stays raw until the page is converted, so that reading a
-	// result (and starting the next call) does not wait for it.
-	Entries      json.RawMessage   `json:"entries"`
+	// Entries stays raw (a slice of the document) until the page is
+	// converted, so that reading a result (and starting the next call)
+	// does not wait for it.
+	Entries      string            `json:"-"`
 	MoreToImport bool              `json:"moreToImport"`
 	CustomData   *string           `json:"customData"`
 	Results      []exportResultDoc `json:"results"`
 	// raw is the document when it has not been validated yet (importData).
-	raw []byte
+	raw string
 }
 
 type scriptError struct {
@@ -469,7 +470,7 @@ func arrayElems(raw string, elem func(string) error) error {
 	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
 		return fmt.Errorf("value %s is not an array", truncate(raw, 40))
 	}
-	s := scanner[string]{b: raw, i: 1}
+	s := scanner{b: raw, i: 1}
 	if s.peek() == ']' {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/idsync/idsync"
@@ -21,10 +22,11 @@ func ConvertResult(cfg *Config, schemaYAML string, out []byte) (int, error) {
 	}
 	c := &conn{cfg: cfg}
 	var res result
-	if err := parseResult(out, &res, false); err != nil {
+	doc := string(bytes.TrimSpace(out)) // call's copy of the output
+	if err := parseResult(doc, &res, false); err != nil {
 		return 0, err
 	}
-	res.raw = out
+	res.raw = doc
 	p, err := c.convertPage(&res, false, newSchema(d), 1)
 	if err != nil {
 		return 0, err

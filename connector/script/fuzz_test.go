@@ -37,7 +37,7 @@ func FuzzImportPage(f *testing.F) {
 	c := &conn{cfg: &Config{PageSize: 3}}
 	f.Fuzz(func(t *testing.T, out []byte, delta bool) {
 		var res result
-		if json.Unmarshal(out, &res) != nil {
+		if json.Unmarshal(out, &res) != nil || parseResult(string(out), &res, true) != nil {
 			return
 		}
 		for _, s := range []*schema{sch, nil} {
@@ -208,9 +208,9 @@ func FuzzParseResult(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var want, got, lenient result
-		_ = parseResult(b, &lenient, false) // must not panic on anything
+		_ = parseResult(string(b), &lenient, false) // must not panic on anything
 		wantErr := json.Unmarshal(b, &want)
-		err := parseResult(b, &got, true)
+		err := parseResult(string(b), &got, true)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("parseResult(%s) error %v, encoding/json %v", b, err, wantErr)
 		}
@@ -221,6 +221,15 @@ func FuzzParseResult(f *testing.F) {
 		gb, _ := json.Marshal(got)
 		if !bytes.Equal(wb, gb) {
 			t.Fatalf("parseResult(%s) = %s, want %s", b, gb, wb)
+		}
+		var wantEntries struct {
+			Entries json.RawMessage `json:"entries"`
+		}
+		if err := json.Unmarshal(b, &wantEntries); err != nil {
+			t.Fatalf("encoding/json read %s, then not its entries: %v", b, err)
+		}
+		if strings.TrimSpace(got.Entries) != string(bytes.TrimSpace(wantEntries.Entries)) {
+			t.Fatalf("parseResult(%s) entries %s, want %s", b, got.Entries, wantEntries.Entries)
 		}
 	})
 }

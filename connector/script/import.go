@@ -235,15 +235,15 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
-	if res.raw != nil && !validJSON(res.raw) {
+	if res.raw != "" && !validJSON(res.raw) {
 		var v any
-		err := json.Unmarshal(res.raw, &v)
+		err := json.Unmarshal([]byte(res.raw), &v)
 		if err == nil {
 			err = errors.New("invalid JSON")
 		}
 		return nil, fail(c.jsonError(res.raw, err, nil))
 	}
-	doc := string(res.Entries)
+	doc := res.Entries
 	var es entries
 	if err := es.begin(doc); err != nil {
 		return nil, fail(err)
@@ -460,12 +460,12 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 }
 
 // emptyArray reports whether raw is absent, null or [].
-func emptyArray(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+func emptyArray(raw string) bool {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || raw == "null" {
 		return true
 	}
-	return raw[0] == '[' && len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
+	return raw[0] == '[' && len(trimSpace(raw[1:len(raw)-1])) == 0
 }
 
 func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync.AttrMod, error) {

@@ -24,16 +24,15 @@ type attrKV struct {
 	raw  string
 }
 
-// scanner reads JSON text: the importData page as a string (every string
-// it reads without escapes is then a slice of the page, with no copy),
-// other results as bytes.
-type scanner[T string | []byte] struct {
-	b   T
+// scanner reads a result document. It is a string: every string the
+// scanner reads without escapes is then a slice of it, with no copy.
+type scanner struct {
+	b   string
 	i   int
 	kvs []attrKV // the current entry's attributes, reused by the next
 }
 
-func (s *scanner[T]) ws() {
+func (s *scanner) ws() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -45,7 +44,7 @@ func (s *scanner[T]) ws() {
 }
 
 // peek returns the next significant byte (0 at the end).
-func (s *scanner[T]) peek() byte {
+func (s *scanner) peek() byte {
 	s.ws()
 	if s.i >= len(s.b) {
 		return 0
@@ -53,7 +52,7 @@ func (s *scanner[T]) peek() byte {
 	return s.b[s.i]
 }
 
-func (s *scanner[T]) expect(c byte) error {
+func (s *scanner) expect(c byte) error {
 	if s.peek() != c {
 		return fmt.Errorf("at byte %d: want %q", s.i, c)
 	}
@@ -63,10 +62,9 @@ func (s *scanner[T]) expect(c byte) error {
 
 // stringRaw returns the raw body of the string at the cursor (without
 // quotes) and whether it holds escapes.
-func (s *scanner[T]) stringRaw() (T, bool, error) {
+func (s *scanner) stringRaw() (string, bool, error) {
 	if s.peek() != '"' {
-		var zero T
-		return zero, false, fmt.Errorf("at byte %d: want a string", s.i)
+		return "", false, fmt.Errorf("at byte %d: want a string", s.i)
 	}
 	start := s.i + 1
 	esc := false
@@ -80,12 +78,11 @@ func (s *scanner[T]) stringRaw() (T, bool, error) {
 			return s.b[start:j], esc, nil
 		}
 	}
-	var zero T
-	return zero, false, errors.New("unterminated string")
+	return "", false, errors.New("unterminated string")
 }
 
 // str reads a string value (null reads as "").
-func (s *scanner[T]) str() (string, error) {
+func (s *scanner) str() (string, error) {
 	if s.peek() == 'n' {
 		return "", s.skip()
 	}
@@ -94,8 +91,8 @@ func (s *scanner[T]) str() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !esc && validUTF8(body) {
-		return toString(body), nil // for a page: a slice of it
+	if !esc && utf8.ValidString(body) {
+		return body, nil // a slice of the document
 	}
 	return unquote([]byte(s.b[start:s.i]))
 }
@@ -132,24 +129,22 @@ func validUTF8[T string | []byte](b T) bool {
 }
 
 // skip moves past one value and returns nothing.
-func (s *scanner[T]) skip() error {
+func (s *scanner) skip() error {
 	_, err := s.value()
 	return err
 }
 
 // value moves past one value and returns its raw text.
-func (s *scanner[T]) value() (T, error) {
+func (s *scanner) value() (string, error) {
 	s.ws()
 	start := s.i
 	if s.i >= len(s.b) {
-		var zero T
-		return zero, errors.New("unexpected end")
+		return "", errors.New("unexpected end")
 	}
 	switch s.b[s.i] {
 	case '"':
 		if _, _, err := s.stringRaw(); err != nil {
-			var zero T
-			return zero, err
+			return "", err
 		}
 	case '{', '[':
 		depth := 0
@@ -158,8 +153,7 @@ func (s *scanner[T]) value() (T, error) {
 			switch s.b[s.i] {
 			case '"':
 				if _, _, err := s.stringRaw(); err != nil {
-					var zero T
-					return zero, err
+					return "", err
 				}
 				continue
 			case '{', '[':
@@ -173,8 +167,7 @@ func (s *scanner[T]) value() (T, error) {
 			}
 		}
 		if depth != 0 {
-			var zero T
-			return zero, errors.New("unexpected end")
+			return "", errors.New("unexpected end")
 		}
 	default:
 		for s.i < len(s.b) {
@@ -189,7 +182,7 @@ func (s *scanner[T]) value() (T, error) {
 }
 
 // open enters the object at the cursor; more is false for null and {}.
-func (s *scanner[T]) open() (more bool, err error) {
+func (s *scanner) open() (more bool, err error) {
 	switch s.peek() {
 	case 'n':
 		return false, s.skip()
@@ -207,13 +200,13 @@ func (s *scanner[T]) open() (more bool, err error) {
 
 // key reads a member's name and its colon. Names with escapes, or that
 // are not UTF-8, read as encoding/json reads them.
-func (s *scanner[T]) key() (string, error) {
+func (s *scanner) key() (string, error) {
 	key, esc, err := s.stringRaw()
 	if err != nil {
 		return "", err
 	}
-	k := toString(key)
-	if esc || !validUTF8(key) {
+	k := key
+	if esc || !utf8.ValidString(key) {
 		q := make([]byte, 0, len(key)+2)
 		if k, err = unquote(append(append(append(q, '"'), key...), '"')); err != nil {
 			return "", err
@@ -227,7 +220,7 @@ func (s *scanner[T]) key() (string, error) {
 
 // next moves past the comma after a member; more is false at the
 // object's end.
-func (s *scanner[T]) next() (more bool, err error) {
+func (s *scanner) next() (more bool, err error) {
 	switch s.peek() {
 	case ',':
 		s.i++
@@ -241,7 +234,7 @@ func (s *scanner[T]) next() (more bool, err error) {
 
 // object calls member for each member of the object at the cursor; null
 // is an empty object.
-func (s *scanner[T]) object(member func(key string) error) error {
+func (s *scanner) object(member func(key string) error) error {
 	more, err := s.open()
 	for more && err == nil {
 		var key string
@@ -285,14 +278,14 @@ func entryMember(key string) string {
 // (whose Attributes are valid until the next call) until it reports no
 // more.
 type entries struct {
-	s     scanner[string]
+	s     scanner
 	n     int // entries read
 	first bool
 	done  bool
 }
 
 func (es *entries) begin(raw string) error {
-	es.s = scanner[string]{b: raw, kvs: es.s.kvs[:0]}
+	es.s = scanner{b: raw, kvs: es.s.kvs[:0]}
 	es.n, es.first, es.done = 0, true, false
 	switch es.s.peek() {
 	case 'n', 0:
@@ -359,7 +352,7 @@ func scanEntries(raw string) ([]importEntry, error) {
 }
 
 // entry reads one entry; null is an empty entry, reported as having no objectType.
-func (s *scanner[T]) entry(e *importEntry) error {
+func (s *scanner) entry(e *importEntry) error {
 	more, err := s.open()
 	for more && err == nil {
 		var key string
@@ -374,15 +367,13 @@ func (s *scanner[T]) entry(e *importEntry) error {
 	return err
 }
 
-func (s *scanner[T]) entryMember(e *importEntry, key string) error {
+func (s *scanner) entryMember(e *importEntry, key string) error {
 	var err error
 	switch entryMember(key) {
 	case "objectType":
 		e.ObjectType, err = s.str()
 	case "anchor":
-		var v T
-		v, err = s.value()
-		e.Anchor = toString(v)
+		e.Anchor, err = s.value()
 	case "dn":
 		e.DN, err = s.str()
 	case "newDn":
@@ -401,9 +392,9 @@ func (s *scanner[T]) entryMember(e *importEntry, key string) error {
 			if name, err = s.key(); err != nil {
 				break
 			}
-			var v T
+			var v string
 			v, err = s.value()
-			s.kvs = append(s.kvs, attrKV{name: name, raw: toString(v)})
+			s.kvs = append(s.kvs, attrKV{name: name, raw: v})
 			if err == nil {
 				more, err = s.next()
 			}
@@ -411,7 +402,7 @@ func (s *scanner[T]) entryMember(e *importEntry, key string) error {
 		// "attributes" given twice: both count.
 		e.Attributes = s.kvs[:len(s.kvs):len(s.kvs)]
 	case "attributeChanges":
-		var v T
+		var v string
 		if v, err = s.value(); err == nil {
 			err = json.Unmarshal([]byte(v), &e.AttributeChanges)
 		}
@@ -428,15 +419,15 @@ func (s *scanner[T]) entryMember(e *importEntry, key string) error {
 // With validate false (importData, whose pages are validated while the
 // next call runs) the validation pass is skipped: the scanner then reads
 // what it can and never panics, and the caller validates later.
-func parseResult(out []byte, res *result, validate bool) error {
+func parseResult(out string, res *result, validate bool) error {
 	if validate && !validJSON(out) {
 		var v any
-		if err := json.Unmarshal(out, &v); err != nil {
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
 			return err
 		}
 		return errors.New("invalid JSON")
 	}
-	s := &scanner[[]byte]{b: out}
+	s := &scanner{b: out}
 	if s.peek() != '{' {
 		return &json.UnmarshalTypeError{Value: "non-object", Offset: int64(s.i), Type: reflect.TypeFor[result]()}
 	}
@@ -447,7 +438,7 @@ func parseResult(out []byte, res *result, validate bool) error {
 			return err
 		}
 		field := func(v any) error {
-			if err := json.Unmarshal(raw, v); err != nil {
+			if err := json.Unmarshal([]byte(raw), v); err != nil {
 				var te *json.UnmarshalTypeError
 				if errors.As(err, &te) {
 					te.Offset += int64(start)
@@ -459,18 +450,18 @@ func parseResult(out []byte, res *result, validate bool) error {
 		}
 		switch {
 		case keyIs(key, "entries"):
-			res.Entries = json.RawMessage(raw)
+			res.Entries = raw
 		case keyIs(key, "moreToImport"):
-			switch string(raw) {
+			switch raw {
 			case "true":
 				res.MoreToImport = true
 			case "false", "null":
 				res.MoreToImport = false
 			default:
-				return &json.UnmarshalTypeError{Value: string(raw), Field: "moreToImport", Offset: int64(start), Type: reflect.TypeFor[bool]()}
+				return &json.UnmarshalTypeError{Value: raw, Field: "moreToImport", Offset: int64(start), Type: reflect.TypeFor[bool]()}
 			}
 		case keyIs(key, "customData"):
-			if string(raw) == "null" {
+			if raw == "null" {
 				res.CustomData = nil
 				return nil
 			}
