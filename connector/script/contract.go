@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -439,21 +440,25 @@ func decodeValues(raw string, t idsync.AttrType, typed bool, arena *[]idsync.Val
 	}
 	start := len(*arena)
 	if raw[0] != '[' {
-		v, err := decodeValue(raw, t, typed)
+		v, err := decodeScalar(raw, t, typed)
 		if err != nil {
 			return nil, err
 		}
 		*arena = append(*arena, v)
 		return (*arena)[start:len(*arena):len(*arena)], nil
 	}
-	err := arrayElems(raw, func(it string) error {
-		v, err := decodeValue(it, t, typed)
-		if err != nil {
-			return err
+	a, err := newArrayReader(raw)
+	for err == nil {
+		var it string
+		var ok bool
+		if it, ok, err = a.next(); err != nil || !ok {
+			break
 		}
-		*arena = append(*arena, v)
-		return nil
-	})
+		var v idsync.Value
+		if v, err = decodeScalar(it, t, typed); err == nil {
+			*arena = append(*arena, v)
+		}
+	}
 	if err != nil {
 		*arena = (*arena)[:start]
 		return nil, err
@@ -464,33 +469,62 @@ func decodeValues(raw string, t idsync.AttrType, typed bool, arena *[]idsync.Val
 	return (*arena)[start:len(*arena):len(*arena)], nil
 }
 
-// arrayElems calls elem with each element of a JSON array that is
-// already known to be valid JSON (it came out of a validated document).
-func arrayElems(raw string, elem func(string) error) error {
+// decodeScalar is decodeValue for a value read by the scanner (no
+// surrounding space) with a fast way for what most values are: a string
+// of printable ASCII without escapes, and a small integer.
+func decodeScalar(raw string, t idsync.AttrType, typed bool) (idsync.Value, error) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && (!typed || t == idsync.TypeString || t == idsync.TypeReference) {
+		body := raw[1 : len(raw)-1]
+		plain := true
+		for i := 0; i < len(body); i++ {
+			if c := body[i]; c == '\\' || c == '"' || c >= utf8.RuneSelf {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			if typed && t == idsync.TypeReference {
+				return idsync.Ref(body), nil
+			}
+			return idsync.String(body), nil
+		}
+	}
+	return decodeValue(raw, t, typed)
+}
+
+// arrayReader reads the elements of a JSON array that is already known
+// to be valid JSON (it came out of a validated document).
+type arrayReader struct {
+	s    scanner
+	more bool
+}
+
+func newArrayReader(raw string) (arrayReader, error) {
 	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
-		return fmt.Errorf("value %s is not an array", truncate(raw, 40))
+		return arrayReader{}, fmt.Errorf("value %s is not an array", truncate(raw, 40))
 	}
-	s := scanner{b: raw, i: 1}
-	if s.peek() == ']' {
-		return nil
+	a := arrayReader{s: scanner{b: raw, i: 1}}
+	a.more = a.s.peek() != ']'
+	return a, nil
+}
+
+// next returns the next element's text; ok is false after the last.
+func (a *arrayReader) next() (elem string, ok bool, err error) {
+	if !a.more {
+		return "", false, nil
 	}
-	for {
-		v, err := s.value()
-		if err != nil {
-			return err
-		}
-		if err := elem(v); err != nil {
-			return err
-		}
-		switch s.peek() {
-		case ',':
-			s.i++
-		case ']':
-			return nil
-		default:
-			return errors.New("malformed array")
-		}
+	if elem, err = a.s.value(); err != nil {
+		return "", false, err
 	}
+	switch a.s.peek() {
+	case ',':
+		a.s.i++
+	case ']':
+		a.more = false
+	default:
+		return "", false, errors.New("malformed array")
+	}
+	return elem, true, nil
 }
 
 func encodeValues(vs []idsync.Value, multi bool) json.RawMessage {
