@@ -208,6 +208,8 @@ type result struct {
 	Results      []exportResultDoc `json:"results"`
 	// raw is the document when it has not been validated yet (importData).
 	raw string
+	// entriesHint is about how many entries there are (a capacity hint).
+	entriesHint int
 }
 
 type scriptError struct {

@@ -249,8 +249,7 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		return nil, fail(err)
 	}
 	max := c.cfg.pageSize()
-	// A capacity hint: most entries name their objectType once.
-	hint := min(strings.Count(doc, `"objectType"`), max)
+	hint := min(res.entriesHint, max)
 	p := &page{}
 	if delta {
 		p.changes = make([]idsync.Change, 0, hint)

@@ -30,6 +30,9 @@ type scanner struct {
 	b   string
 	i   int
 	kvs []attrKV // the current entry's attributes, reused by the next
+	// commas counts the commas directly inside the last object or array
+	// value read: its members or elements, less one.
+	commas int
 }
 
 func (s *scanner) ws() {
@@ -147,28 +150,37 @@ func (s *scanner) value() (string, error) {
 			return "", err
 		}
 	case '{', '[':
-		depth := 0
-	loop:
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
+		// One tight loop to the matching bracket, strings skipped inline.
+		b, i := s.b, s.i
+		depth, commas := 0, 0
+		for i < len(b) {
+			switch b[i] {
 			case '"':
-				if _, _, err := s.stringRaw(); err != nil {
-					return "", err
+				for i++; i < len(b); {
+					c := b[i]
+					i++
+					if c == '\\' {
+						i++
+					} else if c == '"' {
+						break
+					}
 				}
 				continue
 			case '{', '[':
 				depth++
 			case '}', ']':
-				depth--
+				if depth--; depth == 0 {
+					s.i, s.commas = i+1, commas
+					return b[start : i+1], nil
+				}
+			case ',':
+				if depth == 1 {
+					commas++
+				}
 			}
-			s.i++
-			if depth == 0 {
-				break loop
-			}
+			i++
 		}
-		if depth != 0 {
-			return "", errors.New("unexpected end")
-		}
+		return "", errors.New("unexpected end")
 	default:
 		for s.i < len(s.b) {
 			switch s.b[s.i] {
@@ -451,6 +463,10 @@ func parseResult(out string, res *result, validate bool) error {
 		switch {
 		case keyIs(key, "entries"):
 			res.Entries = raw
+			res.entriesHint = 0
+			if len(raw) > 0 && raw[0] == '[' {
+				res.entriesHint = s.commas + 1
+			}
 		case keyIs(key, "moreToImport"):
 			switch raw {
 			case "true":
