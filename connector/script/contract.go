@@ -210,6 +210,19 @@ type result struct {
 	raw string
 	// entriesHint is about how many entries there are (a capacity hint).
 	entriesHint int
+	// raw[entriesAt:entriesEnd], when not empty, are the entries, checked
+	// valid JSON when they were read.
+	entriesAt, entriesEnd int
+}
+
+// rawValid reports whether raw (the document when it was not validated
+// when read) is valid JSON, as encoding/json.Valid would: the entries
+// were checked when they were read, the rest is checked now.
+func (r *result) rawValid() bool {
+	if r.entriesEnd > r.entriesAt {
+		return validJSONExcept(r.raw, r.entriesAt, r.entriesEnd)
+	}
+	return validJSON(r.raw)
 }
 
 type scriptError struct {

@@ -211,12 +211,21 @@ func FuzzParseResult(f *testing.F) {
 		`{"results": [{"identifier": "a", "errorName": "success"}], "partitions": [{"name": "p"}]}`,
 		`{"moreToImport": "yes"}`, `{"customData": 5}`, `[1]`, `{"schema": {"objectTypes": []}}`, `{"entries": null}`,
 		`{"hierarchyNodes": [{"name": "n", "dn": "d"}], "extra": {"x": [1, 2]}}`,
+		`{"entries": [1], "ENTRIES": [2 3], "moreToImport": false}`, `{"entries": [1, "\x"], "customData": "a"}`,
+		`{"entries": [1], "moreToImport": tru}`, `{"entries": {"a": [}}`, ` {"entries" : [ {} , [] ] } `,
+		`{"entries": ` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `}`, // the nesting limit counts the document's object
+		`{"entries": ` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var want, got, lenient result
-		_ = parseResult(string(b), &lenient, false) // must not panic on anything
+		if parseResult(string(b), &lenient, false) == nil { // must not panic on anything
+			lenient.raw = string(b)
+			if got, want := lenient.rawValid(), json.Valid(b); got != want {
+				t.Fatalf("parseResult(%s) then rawValid = %v, encoding/json %v", b, got, want)
+			}
+		}
 		wantErr := json.Unmarshal(b, &want)
 		err := parseResult(string(b), &got, true)
 		if (err != nil) != (wantErr != nil) {

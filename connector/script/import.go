@@ -235,7 +235,7 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
-	if res.raw != "" && !validJSON(res.raw) {
+	if res.raw != "" && !res.rawValid() {
 		var v any
 		err := json.Unmarshal([]byte(res.raw), &v)
 		if err == nil {

@@ -428,9 +428,10 @@ func (s *scanner) entryMember(e *importEntry, key string) error {
 // whole text (encoding/json's), then the top-level members by the
 // scanner, leaving entries raw. Errors are encoding/json's, with offsets.
 //
-// With validate false (importData, whose pages are validated while the
-// next call runs) the validation pass is skipped: the scanner then reads
-// what it can and never panics, and the caller validates later.
+// With validate false (importData) the validation pass is skipped: the
+// entries are validated as they are skipped, the scanner reads what it can
+// of the rest and never panics, and the caller validates the rest later
+// (result.rawValid), while the next page's call runs.
 func parseResult(out string, res *result, validate bool) error {
 	if validate && !validJSON(out) {
 		var v any
@@ -444,7 +445,21 @@ func parseResult(out string, res *result, validate bool) error {
 		return &json.UnmarshalTypeError{Value: "non-object", Offset: int64(s.i), Type: reflect.TypeFor[result]()}
 	}
 	return s.object(func(key string) error {
+		s.ws()
 		start := s.i
+		if !validate && keyIs(key, "entries") {
+			// The entries, most of the page, are validated as they are
+			// skipped; the rest of the document with the conversion.
+			if end, commas, ok := validValue(out, start, 1); ok {
+				s.i = end
+				res.Entries, res.entriesAt, res.entriesEnd = out[start:end], start, end
+				res.entriesHint = 0
+				if out[start] == '[' {
+					res.entriesHint = commas + 1
+				}
+				return nil
+			}
+		}
 		raw, err := s.value()
 		if err != nil {
 			return err
@@ -462,7 +477,7 @@ func parseResult(out string, res *result, validate bool) error {
 		}
 		switch {
 		case keyIs(key, "entries"):
-			res.Entries = raw
+			res.Entries, res.entriesAt, res.entriesEnd = raw, 0, 0 // not valid (importData) or not checked on its own
 			res.entriesHint = 0
 			if len(raw) > 0 && raw[0] == '[' {
 				res.entriesHint = s.commas + 1

@@ -7,7 +7,13 @@ package script
 // json.Valid was a fifth of the connector's CPU time. On failure the
 // caller asks encoding/json for the error and its offset.
 func validJSON[T ~string | ~[]byte](doc T) bool {
-	v := validator[T]{b: doc}
+	return validJSONExcept(doc, -1, -1)
+}
+
+// validJSONExcept is validJSON of doc with doc[from:to] taken as a valid
+// value (checked before by validValue) when a value starts at from.
+func validJSONExcept[T ~string | ~[]byte](doc T, from, to int) bool {
+	v := validator[T]{b: doc, skipFrom: from, skipTo: to}
 	v.ws()
 	if !v.value() {
 		return false
@@ -16,12 +22,30 @@ func validJSON[T ~string | ~[]byte](doc T) bool {
 	return v.i == len(v.b)
 }
 
+// validValue checks the one value at doc[i:] (after space), nested depth
+// deep in the document, and returns where it ends and, for an object or
+// array, the commas directly inside it (its members or elements less one).
+func validValue[T ~string | ~[]byte](doc T, i, depth int) (end, commas int, ok bool) {
+	v := validator[T]{b: doc, i: i, depth: depth, skipFrom: -1}
+	v.ws()
+	if !v.value() {
+		return 0, 0, false
+	}
+	return v.i, v.commas, true
+}
+
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
 type validator[T ~string | ~[]byte] struct {
-	b T
-	i int
+	b     T
+	i     int
+	depth int // of the value read, in the document
+	// commas counts the commas directly inside the outermost object or array.
+	commas int
+	// skipFrom and skipTo, when a value starts at skipFrom, are a value
+	// already checked.
+	skipFrom, skipTo int
 }
 
 func (v *validator[T]) ws() {
@@ -35,15 +59,6 @@ func (v *validator[T]) ws() {
 	}
 }
 
-// strPlain marks the bytes a string holds without looking further:
-// everything but the quote, the backslash and control characters.
-var strPlain = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c >= 0x20 && c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // value reads one value: objects and arrays iteratively, with their
 // kinds on a stack (true for an object).
 func (v *validator[T]) value() bool {
@@ -53,9 +68,11 @@ func (v *validator[T]) value() bool {
 		if v.i >= len(v.b) {
 			return false
 		}
-		switch c := v.b[v.i]; c {
-		case '{', '[':
-			if len(stack) >= maxDepth { // counted before looking inside, as encoding/json does
+		switch c := v.b[v.i]; {
+		case v.i == v.skipFrom:
+			v.i = v.skipTo
+		case c == '{' || c == '[':
+			if v.depth+len(stack) >= maxDepth { // counted before looking inside, as encoding/json does
 				return false
 			}
 			v.i++
@@ -70,19 +87,19 @@ func (v *validator[T]) value() bool {
 			}
 			v.ws()
 			continue
-		case '"':
+		case c == '"':
 			if !v.str() {
 				return false
 			}
-		case 't':
+		case c == 't':
 			if !v.lit("true") {
 				return false
 			}
-		case 'f':
+		case c == 'f':
 			if !v.lit("false") {
 				return false
 			}
-		case 'n':
+		case c == 'n':
 			if !v.lit("null") {
 				return false
 			}
@@ -103,6 +120,9 @@ func (v *validator[T]) value() bool {
 			obj := stack[len(stack)-1]
 			switch c := v.b[v.i]; {
 			case c == ',':
+				if len(stack) == 1 {
+					v.commas++
+				}
 				v.i++
 				v.ws()
 				if obj && !v.key() {
@@ -140,7 +160,11 @@ func (v *validator[T]) key() bool {
 func (v *validator[T]) str() bool {
 	i := v.i + 1
 	for {
-		for i < len(v.b) && strPlain[v.b[i]] {
+		for i < len(v.b) {
+			// Everything but the quote, the backslash and control characters.
+			if c := v.b[i]; c < 0x20 || c == '"' || c == '\\' {
+				break
+			}
 			i++
 		}
 		if i >= len(v.b) {
