@@ -445,7 +445,10 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // The values are appended to *arena (a page's shared backing array, to
 // save an allocation per attribute) and returned as a slice of it whose
 // capacity ends with it; arena may be nil.
-func decodeValues(raw string, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
+//
+// plain says raw is known to be a plain string: quoted, without escapes,
+// valid UTF-8 (the scanner found it so).
+func decodeValues(raw string, plain bool, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
 	raw = trimSpace(raw)
 	if len(raw) == 0 || raw == "null" {
 		return nil, nil
@@ -454,6 +457,14 @@ func decodeValues(raw string, t idsync.AttrType, typed bool, arena *[]idsync.Val
 		arena = new([]idsync.Value)
 	}
 	start := len(*arena)
+	if plain && len(raw) >= 2 && raw[0] == '"' && (!typed || t == idsync.TypeString || t == idsync.TypeReference) {
+		v := idsync.String(raw[1 : len(raw)-1])
+		if typed && t == idsync.TypeReference {
+			v = idsync.Ref(v.Str)
+		}
+		*arena = append(*arena, v)
+		return (*arena)[start:len(*arena):len(*arena)], nil
+	}
 	if raw[0] != '[' {
 		v, err := decodeScalar(raw, t, typed)
 		if err != nil {

@@ -186,6 +186,21 @@ func FuzzScanEntries(f *testing.F) {
 			attrs := map[string]string{}
 			for _, kv := range g.Attributes {
 				attrs[kv.name] = strings.TrimSpace(kv.raw)
+				// The scanner's plain hint changes how a value is read, not what it reads as.
+				for _, typ := range []idsync.AttrType{idsync.TypeString, idsync.TypeReference, idsync.TypeInteger} {
+					for _, typed := range []bool{true, false} {
+						hinted, err1 := decodeValues(kv.raw, kv.plain, typ, typed, nil)
+						plain, err2 := decodeValues(kv.raw, false, typ, typed, nil)
+						if (err1 == nil) != (err2 == nil) || len(hinted) != len(plain) {
+							t.Fatalf("attribute %q %s: with the plain hint %v (%v), without %v (%v)", kv.name, kv.raw, hinted, err1, plain, err2)
+						}
+						for i := range hinted {
+							if !hinted[i].Equal(plain[i]) || hinted[i].Type != plain[i].Type {
+								t.Fatalf("attribute %q %s: with the plain hint %v, without %v", kv.name, kv.raw, hinted, plain)
+							}
+						}
+					}
+				}
 			}
 			if len(attrs) != len(w.Attributes) {
 				t.Fatalf("entry %d attributes %v, want %v", i, attrs, w.Attributes)

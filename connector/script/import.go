@@ -413,7 +413,7 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 			d = idsync.AttrDef{Name: kv.name}
 		}
 		name := d.Name
-		vs, err := decodeValues(kv.raw, d.Type, typed, arena)
+		vs, err := decodeValues(kv.raw, kv.plain, d.Type, typed, arena)
 		if err != nil {
 			return ch, fmt.Errorf("attribute %s: %v", name, err)
 		}

@@ -20,8 +20,9 @@ import (
 // attrKV is one member of an entry's attributes object, its value raw:
 // both are slices of the page's text.
 type attrKV struct {
-	name string
-	raw  string
+	name  string
+	raw   string
+	plain bool // raw is a plain string (see stringRaw)
 }
 
 // scanner reads a result document. It is a string: every string the
@@ -33,6 +34,8 @@ type scanner struct {
 	// commas counts the commas directly inside the last object or array
 	// value read: its members or elements, less one.
 	commas int
+	// plain says the last value read is a plain string (see stringRaw).
+	plain bool
 }
 
 func (s *scanner) ws() {
@@ -64,21 +67,29 @@ func (s *scanner) expect(c byte) error {
 }
 
 // stringRaw returns the raw body of the string at the cursor (without
-// quotes) and whether it holds escapes.
-func (s *scanner) stringRaw() (string, bool, error) {
+// quotes) and whether it is plain: no escapes, valid UTF-8, so the body is
+// the string's value.
+func (s *scanner) stringRaw() (body string, plain bool, err error) {
 	if s.peek() != '"' {
 		return "", false, fmt.Errorf("at byte %d: want a string", s.i)
 	}
 	start := s.i + 1
+	var or byte // of the bytes: the high bit says some are not ASCII
 	esc := false
 	for j := start; j < len(s.b); j++ {
-		switch s.b[j] {
+		switch c := s.b[j]; c {
 		case '\\':
 			esc = true
 			j++
 		case '"':
 			s.i = j + 1
-			return s.b[start:j], esc, nil
+			body = s.b[start:j]
+			if esc {
+				return body, false, nil
+			}
+			return body, or < utf8.RuneSelf || utf8.ValidString(body), nil
+		default:
+			or |= c
 		}
 	}
 	return "", false, errors.New("unterminated string")
@@ -90,11 +101,11 @@ func (s *scanner) str() (string, error) {
 		return "", s.skip()
 	}
 	start := s.i
-	body, esc, err := s.stringRaw()
+	body, plain, err := s.stringRaw()
 	if err != nil {
 		return "", err
 	}
-	if !esc && utf8.ValidString(body) {
+	if plain {
 		return body, nil // a slice of the document
 	}
 	return unquote([]byte(s.b[start:s.i]))
@@ -144,9 +155,11 @@ func (s *scanner) value() (string, error) {
 	if s.i >= len(s.b) {
 		return "", errors.New("unexpected end")
 	}
+	s.plain = false
 	switch s.b[s.i] {
 	case '"':
-		if _, _, err := s.stringRaw(); err != nil {
+		var err error
+		if _, s.plain, err = s.stringRaw(); err != nil {
 			return "", err
 		}
 	case '{', '[':
@@ -213,12 +226,12 @@ func (s *scanner) open() (more bool, err error) {
 // key reads a member's name and its colon. Names with escapes, or that
 // are not UTF-8, read as encoding/json reads them.
 func (s *scanner) key() (string, error) {
-	key, esc, err := s.stringRaw()
+	key, plain, err := s.stringRaw()
 	if err != nil {
 		return "", err
 	}
 	k := key
-	if esc || !utf8.ValidString(key) {
+	if !plain {
 		q := make([]byte, 0, len(key)+2)
 		if k, err = unquote(append(append(append(q, '"'), key...), '"')); err != nil {
 			return "", err
@@ -406,7 +419,7 @@ func (s *scanner) entryMember(e *importEntry, key string) error {
 			}
 			var v string
 			v, err = s.value()
-			s.kvs = append(s.kvs, attrKV{name: name, raw: v})
+			s.kvs = append(s.kvs, attrKV{name: name, raw: v, plain: s.plain})
 			if err == nil {
 				more, err = s.next()
 			}
