@@ -159,10 +159,20 @@ func (v *validator[T]) key() bool {
 // encoding/json it does not check UTF-8 (invalid bytes decode as U+FFFD).
 func (v *validator[T]) str() bool {
 	i := v.i + 1
+	b := v.b
 	for {
-		for i < len(v.b) {
-			// Everything but the quote, the backslash and control characters.
-			if c := v.b[i]; c < 0x20 || c == '"' || c == '\\' {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character, then byte by byte.
+		for i+8 <= len(b) {
+			w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+				uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+			if hasLess(w, 0x20)|hasZero(w^(ones*'"'))|hasZero(w^(ones*'\\')) != 0 {
+				break
+			}
+			i += 8
+		}
+		for i < len(b) {
+			if c := b[i]; c < 0x20 || c == '"' || c == '\\' {
 				break
 			}
 			i++
@@ -199,6 +209,13 @@ func (v *validator[T]) str() bool {
 		}
 	}
 }
+
+const ones = 0x0101010101010101
+
+// hasZero reports whether a byte of w is zero; hasLess whether one is
+// less than n (n <= 128).
+func hasZero(w uint64) uint64    { return (w - ones) &^ w & (ones * 0x80) }
+func hasLess(w, n uint64) uint64 { return (w - ones*n) &^ w & (ones * 0x80) }
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

@@ -32,3 +32,21 @@ func FuzzValidJSON(f *testing.F) {
 		}
 	})
 }
+
+// Every byte at every position of strings longer than the eight bytes
+// validJSON checks at once.
+func TestValidJSONStringBytes(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for p := range n {
+			for c := range 256 {
+				body := []byte(strings.Repeat("a", n))
+				body[p] = byte(c)
+				for _, doc := range []string{`"` + string(body) + `"`, `["` + string(body) + `", 1]`, `{"` + string(body) + `": "` + string(body) + `\n"}`} {
+					if got, want := validJSON(doc), json.Valid([]byte(doc)); got != want {
+						t.Fatalf("validJSON(%q) = %v, encoding/json %v", doc, got, want)
+					}
+				}
+			}
+		}
+	}
+}
