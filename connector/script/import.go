@@ -321,13 +321,15 @@ type sources struct {
 
 func newSources(prefix string, n int) *sources {
 	s := &sources{prefix: prefix, ends: make([]int32, 0, n)}
-	b := make([]byte, 0, n*(len(prefix)+6))
+	var b strings.Builder // its String is no copy
+	b.Grow(n * (len(prefix) + len(strconv.Itoa(n))))
+	var num [20]byte
 	for i := 1; i <= n; i++ {
-		b = append(b, prefix...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		s.ends = append(s.ends, int32(len(b)))
+		b.WriteString(prefix)
+		b.Write(strconv.AppendInt(num[:0], int64(i), 10))
+		s.ends = append(s.ends, int32(b.Len()))
 	}
-	s.text = string(b)
+	s.text = b.String()
 	return s
 }
 
