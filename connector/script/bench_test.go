@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -42,9 +43,24 @@ const benchSchema = `objectTypes:
 `
 
 // BenchmarkImport100k imports 100,000 objects in pages of 9,999 from a
-// script that only prints them, and reports the script's own time (the
-// same calls with stdout to /dev/null) and the connector's overhead: the
-// rest of the total, as a share of it.
+// script that only prints them (issue 7's target: the connector's own
+// cost under 20% of the total).
+//
+// The connector's own cost is CPU time: the idsync process's
+// (RUSAGE_SELF: decoding, validation, conversion, the garbage collector,
+// starting the scripts and reading their output) against the scripts'
+// (RUSAGE_CHILDREN: every script process of the import, all waited for
+// before Import returns), measured around Import and a garbage collection
+// of what it left (one collected before, outside). overhead-cpu-% is
+// the first as a share of both; connector-cpu-ns/object the first per
+// object. CPU time stays meaningful on a loaded machine; run without
+// -cpuprofile, whose sampling is counted too.
+//
+// The wall-time figures are indicative only: script-s/op runs the same
+// calls one after another with stdout to /dev/null, while the import
+// overlaps each page's conversion with the next call, so connector-s/op
+// and overhead-% can be negative, and other load on the machine moves
+// them by more than the connector's cost.
 //
 //	go test -run '^$' -bench Import100k -benchtime 5x ./connector/script/
 func BenchmarkImport100k(b *testing.B) {
@@ -107,6 +123,12 @@ func BenchmarkImport100k(b *testing.B) {
 	var total, alone, selfCPU, childCPU time.Duration
 	b.ResetTimer()
 	for b.Loop() {
+		// The garbage of what ran before is collected outside the
+		// measurement, this import's inside it (a collection the import
+		// leaves to later is part of its cost).
+		b.StopTimer()
+		runtime.GC()
+		b.StartTimer()
 		self0, child0 := cpu(syscall.RUSAGE_SELF), cpu(syscall.RUSAGE_CHILDREN)
 		start := time.Now()
 		n := 0
@@ -120,6 +142,7 @@ func BenchmarkImport100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		total += time.Since(start)
+		runtime.GC()
 		selfCPU += cpu(syscall.RUSAGE_SELF) - self0
 		childCPU += cpu(syscall.RUSAGE_CHILDREN) - child0
 		if n != objects {
@@ -138,6 +161,7 @@ func BenchmarkImport100k(b *testing.B) {
 	b.ReportMetric(selfCPU.Seconds()/runs, "connector-cpu-s/op")
 	b.ReportMetric(childCPU.Seconds()/runs, "script-cpu-s/op")
 	b.ReportMetric(100*selfCPU.Seconds()/(selfCPU+childCPU).Seconds(), "overhead-cpu-%")
+	b.ReportMetric(float64(selfCPU.Nanoseconds())/(objects*runs), "connector-cpu-ns/object")
 }
 
 // BenchmarkConvertPage is the connector's CPU cost for one page of 9,999

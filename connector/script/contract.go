@@ -582,6 +582,10 @@ func truncate(s string, n int) string {
 // modType names of the contract (ECMA2's ObjectModificationType and
 // AttributeModificationType), matched case-insensitively.
 func canonMod(s string) string {
+	switch s {
+	case "", "Add", "Replace", "Update", "Delete", "None":
+		return s
+	}
 	switch strings.ToLower(s) {
 	case "", "add":
 		if s == "" {

@@ -260,6 +260,7 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 	arena := make([]idsync.Value, 0, 4*hint+8)
 	var scratch []idsync.AttrMod
 	var ie importEntry
+	var dc defCache
 	for i := 0; ; i++ {
 		ok, err := es.nextEntry(&ie)
 		if err != nil {
@@ -272,7 +273,7 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 			continue // read on: a malformed entry further on is reported first
 		}
 		source := sources.get(i + 1)
-		ch, err := c.convertEntry(&ie, sch, &arena, scratch[:0])
+		ch, err := c.convertEntry(&ie, sch, &arena, scratch[:0], &dc)
 		scratch = ch.Mods
 		ch.Source = source
 		if err != nil {
@@ -309,6 +310,15 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", es.n, max))
 	}
 	return p, nil
+}
+
+// defCache is convertEntry's memory of the schema definitions of the
+// attributes of one object type, by their position in an entry.
+type defCache struct {
+	ti         *typeInfo
+	objectType string
+	names      []string
+	defs       []idsync.AttrDef
 }
 
 // sources makes the Source of a page's entries ("importData page 3 entry
@@ -349,7 +359,10 @@ func (s *sources) get(i int) string {
 // every attribute as AttrReplace mods, Update holds the modifications.
 // Values are appended to *arena; mods is a scratch slice the Change's Mods
 // are built in (the caller copies them when it keeps them).
-func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value, mods []idsync.AttrMod) (idsync.Change, error) {
+//
+// dc remembers the schema's definitions of the attributes of the entries
+// before, in their order, which the next entries mostly repeat; it may be nil.
+func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value, mods []idsync.AttrMod, dc *defCache) (idsync.Change, error) {
 	ch := idsync.Change{ObjectType: ie.ObjectType, DN: ie.DN, NewDN: ie.NewDN}
 	if len(ie.Anchor) > 0 && ie.Anchor != "null" {
 		v, err := decodeValue(ie.Anchor, idsync.TypeString, false)
@@ -368,11 +381,19 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 	if ie.ObjectType == "" {
 		return ch, errors.New("no objectType")
 	}
+	if dc == nil {
+		dc = &defCache{}
+	}
 	var ti *typeInfo
 	if sch != nil {
-		ti = sch.types[ie.ObjectType]
-		if ti == nil {
-			return ch, fmt.Errorf("object type %q is not in the schema", ie.ObjectType)
+		if dc.ti != nil && dc.objectType == ie.ObjectType {
+			ti = dc.ti
+		} else {
+			ti = sch.types[ie.ObjectType]
+			if ti == nil {
+				return ch, fmt.Errorf("object type %q is not in the schema", ie.ObjectType)
+			}
+			*dc = defCache{ti: ti, objectType: ie.ObjectType, names: dc.names[:0], defs: dc.defs[:0]}
 		}
 	}
 	def := func(name string) (idsync.AttrDef, bool, error) {
@@ -401,16 +422,26 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 	}
 	whole := ch.Op == idsync.OpAdd || ch.Op == idsync.OpReplace
 	ch.Mods = mods
-	for _, kv := range ie.Attributes {
+	for j, kv := range ie.Attributes {
 		var d idsync.AttrDef
 		var typed bool
 		if ti != nil {
 			// The schema's name: no allocation for the attribute's name.
-			dd, ok := ti.attrs[kv.name]
-			if !ok {
-				return ch, fmt.Errorf("attribute %q is not in the schema of %q", kv.name, ie.ObjectType)
+			if j < len(dc.names) && dc.names[j] == kv.name {
+				d = dc.defs[j]
+			} else {
+				dd, ok := ti.attrs[kv.name]
+				if !ok {
+					return ch, fmt.Errorf("attribute %q is not in the schema of %q", kv.name, ie.ObjectType)
+				}
+				d = dd
+				if j < len(dc.names) {
+					dc.names[j], dc.defs[j] = kv.name, dd
+				} else if j == len(dc.names) {
+					dc.names, dc.defs = append(dc.names, kv.name), append(dc.defs, dd)
+				}
 			}
-			d, typed = dd, true
+			typed = true
 		} else {
 			d = idsync.AttrDef{Name: kv.name}
 		}
