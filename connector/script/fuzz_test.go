@@ -3,6 +3,7 @@ package script
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ func FuzzImportPage(f *testing.F) {
 		`{"entries": [{"objectType": "person", "modificationType": "Delete", "anchor": "z"}, null, {"errorName": "E"}]}`,
 		`{"entries": [{"objectType": "group", "attributes": {"id": "g", "member": ["a\"b", "c\\\\d", "\u00e9"]}}]}`,
 		`{"entries": "nope"}`, `{"entries": [1, 2, 3]}`, `{}`,
+		`{"entries": [{"objectType": "person", "attributes": {"uid": "a", "n": 1}}, {"objectType": "person", "attributes": {"n": 2, "uid": "b"}}, {"objectType": "group", "attributes": {"id": "g", "uid": "x"}}]}`,
 	} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
@@ -51,6 +53,28 @@ func FuzzImportPage(f *testing.F) {
 			for _, e := range p.entries {
 				if e.Err == nil && (e.Anchor == "" || e.ObjectType == "") {
 					t.Fatalf("entry without anchor or type accepted: %+v", e)
+				}
+			}
+			if delta {
+				continue
+			}
+			// The page's conversion, with what it remembers from entry to
+			// entry, reads each entry as converting it alone does.
+			ies, err := scanEntries(res.Entries)
+			if err != nil || len(ies) != len(p.entries) {
+				t.Fatalf("page of %d entries, scanEntries %d (%v)", len(p.entries), len(ies), err)
+			}
+			for i := range ies {
+				ch, err := c.convertEntry(&ies[i], s, nil, nil, nil)
+				e := p.entries[i]
+				if wantErr := err != nil || ch.Op != idsync.OpAdd && ch.Op != idsync.OpReplace; wantErr != (e.Err != nil) {
+					t.Fatalf("entry %d: in the page %v, alone %v", i, e.Err, err)
+				}
+				if err != nil || e.Err != nil {
+					continue
+				}
+				if got, want := fmt.Sprint(e.Attrs), fmt.Sprint(idsync.Attrs{}.Apply(ch.Mods)); got != want || e.Anchor != ch.Anchor {
+					t.Fatalf("entry %d: in the page %s %s, alone %s %s", i, e.Anchor, got, ch.Anchor, want)
 				}
 			}
 		}
