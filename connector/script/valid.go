@@ -49,6 +49,9 @@ type validator[T ~string | ~[]byte] struct {
 }
 
 func (v *validator[T]) ws() {
+	if v.i < len(v.b) && v.b[v.i] > ' ' { // no space, the most common case
+		return
+	}
 	for v.i < len(v.b) {
 		switch v.b[v.i] {
 		case ' ', '\t', '\n', '\r':
