@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idsync/idsync"
@@ -32,6 +34,9 @@ type conn struct {
 	secrets []string // values to redact from everything the scripts print
 	envv    []string // the scripts' environment
 	schema  *schema  // cached for the session
+
+	outMu  sync.Mutex
+	outBuf *bytes.Buffer // stdout buffer kept for the next call (see takeOut)
 }
 
 type resolvedParam struct {
@@ -167,6 +172,9 @@ func (c *conn) Close() error {
 	}
 	err := os.RemoveAll(c.workDir)
 	c.workDir = ""
+	c.outMu.Lock()
+	c.outBuf = nil
+	c.outMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("script: remove working directory: %w", err)
 	}
@@ -294,9 +302,10 @@ func (t *tailBuffer) String() string {
 }
 
 // limitBuffer fails writes past max bytes. It does not embed
-// bytes.Buffer, whose ReadFrom would bypass the limit in io.Copy.
+// bytes.Buffer, whose ReadFrom would bypass the limit in io.Copy; its own
+// ReadFrom reads the script's stdout straight into the buffer.
 type limitBuffer struct {
-	buf      bytes.Buffer
+	buf      *bytes.Buffer
 	max      int
 	exceeded bool
 	onExceed func() // kills the script: nobody reads its output any more
@@ -306,17 +315,66 @@ var errTooMuchOutput = errors.New("too much output")
 
 func (l *limitBuffer) Write(p []byte) (int, error) {
 	if l.buf.Len()+len(p) > l.max {
-		if !l.exceeded && l.onExceed != nil {
-			l.onExceed()
-		}
-		l.exceeded = true
+		l.exceed()
 		return 0, errTooMuchOutput
 	}
 	return l.buf.Write(p)
 }
 
+// ReadFrom reads r to its end (io.Copy uses it), at most one byte past
+// the limit, which is too much output.
+func (l *limitBuffer) ReadFrom(r io.Reader) (int64, error) {
+	if l.exceeded {
+		return 0, errTooMuchOutput
+	}
+	n, err := l.buf.ReadFrom(io.LimitReader(r, int64(l.max-l.buf.Len())+1))
+	if l.buf.Len() > l.max {
+		l.buf.Truncate(l.max)
+		l.exceed()
+		return n - 1, errTooMuchOutput
+	}
+	return n, err
+}
+
+func (l *limitBuffer) exceed() {
+	if !l.exceeded && l.onExceed != nil {
+		l.onExceed()
+	}
+	l.exceeded = true
+}
+
 func (l *limitBuffer) Len() int      { return l.buf.Len() }
 func (l *limitBuffer) Bytes() []byte { return l.buf.Bytes() }
+
+// maxKeptOutput is the largest stdout buffer kept for the next call.
+const maxKeptOutput = 64 << 20
+
+// takeOut returns an empty stdout buffer: the one the last call used
+// (an import's pages are of a size, so the next page is read without
+// growing a buffer), else a new one.
+func (c *conn) takeOut() *bytes.Buffer {
+	c.outMu.Lock()
+	b := c.outBuf
+	c.outBuf = nil
+	c.outMu.Unlock()
+	if b == nil {
+		return new(bytes.Buffer)
+	}
+	b.Reset()
+	return b
+}
+
+// putOut keeps b for the next call; nothing may use its bytes any more.
+func (c *conn) putOut(b *bytes.Buffer) {
+	if b.Cap() > maxKeptOutput {
+		return
+	}
+	c.outMu.Lock()
+	if c.outBuf == nil || c.outBuf.Cap() < b.Cap() {
+		c.outBuf = b
+	}
+	c.outMu.Unlock()
+}
 
 // call runs the script of op with in on stdin and decodes its result.
 // extraSecrets are redacted from its stderr and error messages (the
@@ -344,7 +402,8 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 	cmd.Dir = c.workDir
 	cmd.Env = c.envv
 	cmd.Stdin = bytes.NewReader(stdin)
-	stdout := &limitBuffer{max: c.cfg.maxOutput(), onExceed: cancel}
+	stdout := &limitBuffer{buf: c.takeOut(), max: c.cfg.maxOutput(), onExceed: cancel}
+	defer c.putOut(stdout.buf) // the result is a copy (out below)
 	stderr := &tailBuffer{max: maxStderr}
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
@@ -378,22 +437,24 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 	if s := stderr.String(); s != "" {
 		c.log.Warn("script wrote to stderr", "operation", op, "script", c.scriptName(op), "stderr", c.redact(s, extraSecrets...))
 	}
-	out := bytes.TrimSpace(stdout.Bytes())
+	// One copy of the document, as a string: the strings read from it
+	// are slices of it, and the buffer serves the next call.
+	out := string(bytes.TrimSpace(stdout.Bytes()))
 	if len(out) == 0 {
 		return nil, fail(errors.New("printed no result document on stdout (want one JSON object)"), stderr.String())
 	}
 	var res result
 	if out[0] != '{' {
-		excerpt := strings.ToValidUTF8(string(out[:min(len(out), 40)]), "\uFFFD")
+		excerpt := strings.ToValidUTF8(out[:min(len(out), 40)], "\uFFFD")
 		return nil, fail(fmt.Errorf("malformed result: want one JSON object, got %q", c.redact(excerpt, extraSecrets...)), stderr.String())
 	}
 	// An importData page is validated with its conversion, while the
 	// next page's call runs (see runImport); every other result now.
 	validate := op != OpImportData
 	if err := parseResult(out, &res, validate); err != nil {
-		if !validate && !json.Valid(out) {
+		if !validate && !validJSON(out) {
 			var v any
-			err = json.Unmarshal(out, &v) // the syntax error, with its offset
+			err = json.Unmarshal([]byte(out), &v) // the syntax error, with its offset
 		}
 		return nil, fail(c.jsonError(out, err, extraSecrets), stderr.String())
 	}
@@ -411,7 +472,7 @@ func (c *conn) call(ctx context.Context, op string, in *input, extraSecrets ...s
 
 // jsonError describes malformed output with its position and a short,
 // redacted excerpt.
-func (c *conn) jsonError(out []byte, err error, extra []string) error {
+func (c *conn) jsonError(out string, err error, extra []string) error {
 	off := -1
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -424,10 +485,10 @@ func (c *conn) jsonError(out []byte, err error, extra []string) error {
 	if off < 0 || off > len(out) {
 		return fmt.Errorf("malformed result: %v", err)
 	}
-	line := 1 + bytes.Count(out[:off], []byte("\n"))
+	line := 1 + strings.Count(out[:off], "\n")
 	lo := max(0, off-30)
 	hi := min(len(out), off+10)
-	excerpt := strings.ToValidUTF8(string(out[lo:hi]), "\uFFFD")
+	excerpt := strings.ToValidUTF8(out[lo:hi], "\uFFFD")
 	return fmt.Errorf("malformed result at line %d, byte %d (near %q): %v", line, off, c.redact(excerpt, extra...), err)
 }
 

@@ -199,14 +199,30 @@ type result struct {
 	Schema         *schemaDoc     `json:"schema"`
 	Partitions     []partitionDoc `json:"partitions"`
 	HierarchyNodes []partitionDoc `json:"hierarchyNodes"`
-	// Entries stays raw until the page is converted, so that reading a
-	// result (and starting the next call) does not wait for it.
-	Entries      json.RawMessage   `json:"entries"`
+	// Entries stays raw (a slice of the document) until the page is
+	// converted, so that reading a result (and starting the next call)
+	// does not wait for it.
+	Entries      string            `json:"-"`
 	MoreToImport bool              `json:"moreToImport"`
 	CustomData   *string           `json:"customData"`
 	Results      []exportResultDoc `json:"results"`
 	// raw is the document when it has not been validated yet (importData).
-	raw []byte
+	raw string
+	// entriesHint is about how many entries there are (a capacity hint).
+	entriesHint int
+	// raw[entriesAt:entriesEnd], when not empty, are the entries, checked
+	// valid JSON when they were read.
+	entriesAt, entriesEnd int
+}
+
+// rawValid reports whether raw (the document when it was not validated
+// when read) is valid JSON, as encoding/json.Valid would: the entries
+// were checked when they were read, the rest is checked now.
+func (r *result) rawValid() bool {
+	if r.entriesEnd > r.entriesAt {
+		return validJSONExcept(r.raw, r.entriesAt, r.entriesEnd)
+	}
+	return validJSON(r.raw)
 }
 
 type scriptError struct {
@@ -232,27 +248,14 @@ type partitionDoc struct {
 // importEntry is one CSEntryChange-like entry of an importData result.
 type importEntry struct {
 	ObjectType       string          `json:"objectType"`
-	Anchor           json.RawMessage `json:"anchor"`
+	Anchor           string          `json:"-"` // raw JSON
 	DN               string          `json:"dn"`
 	NewDN            string          `json:"newDn"`
 	ModificationType string          `json:"modificationType"`
-	Attributes       []attrKV        `json:"-"` // read by scanEntries
+	Attributes       []attrKV        `json:"-"` // read by the scanner
 	AttributeChanges []attrChangeDoc `json:"attributeChanges"`
 	ErrorName        string          `json:"errorName"`
 	ErrorDetail      string          `json:"errorDetail"`
-}
-
-// rawValue is a json.RawMessage that keeps pointing into the document
-// it was decoded from instead of copying it: the import's result
-// documents are decoded with json.Unmarshal from a buffer that is never
-// modified and outlives the conversion, which saves an allocation per
-// attribute of every imported object.
-type rawValue []byte
-
-// UnmarshalJSON keeps b.
-func (r *rawValue) UnmarshalJSON(b []byte) error {
-	*r = b
-	return nil
 }
 
 // attrChangeDoc is an attribute change (ECMA2's AttributeChange): on
@@ -309,10 +312,11 @@ func encodeValue(v idsync.Value) json.RawMessage {
 	return b
 }
 
-// decodeValue reads one JSON scalar as a value of type t, or (with ok
-// false for t) by its JSON type: string, integer number, boolean.
-func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Value, error) {
-	raw = bytes.TrimSpace(raw)
+// decodeValue reads one JSON scalar as a value of type t, or (with typed
+// false) by its JSON type: string, integer number, boolean. A string
+// without escapes read from a string is a slice of it, with no copy.
+func decodeValue[T string | []byte](raw T, t idsync.AttrType, typed bool) (idsync.Value, error) {
+	raw = trimSpace(raw)
 	if len(raw) == 0 {
 		return idsync.Value{}, errors.New("empty value")
 	}
@@ -320,10 +324,13 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 	switch raw[0] {
 	case '"':
 		var s string
-		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0 && bytes.IndexByte(raw[1:len(raw)-1], '"') < 0 && utf8.Valid(raw) {
-			s = string(raw[1 : len(raw)-1]) // no escapes: the text as is
-		} else if err := json.Unmarshal(raw, &s); err != nil {
-			return idsync.Value{}, err
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && plainString(raw[1:len(raw)-1]) && validUTF8(raw) {
+			s = toString(raw[1 : len(raw)-1]) // no escapes: the text as is
+		} else {
+			var err error
+			if s, err = unquote([]byte(raw)); err != nil {
+				return idsync.Value{}, err
+			}
 		}
 		if !typed {
 			return idsync.String(s), nil
@@ -348,18 +355,25 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 		}
 		return idsync.String(s).Convert(t)
 	case 't', 'f':
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return idsync.Value{}, err
+		switch toString(raw) {
+		case "true":
+			v = idsync.Bool(true)
+		case "false":
+			v = idsync.Bool(false)
+		default:
+			var b bool
+			if err := json.Unmarshal([]byte(raw), &b); err != nil {
+				return idsync.Value{}, err
+			}
+			v = idsync.Bool(b)
 		}
-		v = idsync.Bool(b)
 	case 'n':
 		return idsync.Value{}, errors.New("null value")
 	case '[', '{':
 		return idsync.Value{}, fmt.Errorf("value %s is not a scalar", truncate(string(raw), 40))
 	default:
-		n, err := strconv.ParseInt(string(raw), 10, 64)
-		if err != nil {
+		n, ok := parseInt(raw)
+		if !ok {
 			f, ferr := strconv.ParseFloat(string(raw), 64)
 			if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 				if typed && (t == idsync.TypeString || t == idsync.TypeReference) {
@@ -377,38 +391,103 @@ func decodeValue(raw json.RawMessage, t idsync.AttrType, typed bool) (idsync.Val
 	return v.Convert(t)
 }
 
+// parseInt reads a decimal integer as strconv.ParseInt(s, 10, 64) does,
+// without converting s to a string first.
+func parseInt[T string | []byte](s T) (int64, bool) {
+	neg := false
+	i := 0
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-'
+		i = 1
+	}
+	if i == len(s) || len(s)-i > 18 { // longer ones (and overflow) the slow way
+		n, err := strconv.ParseInt(string(s), 10, 64)
+		return n, err == nil
+	}
+	var n int64
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// plainString reports whether a string's body holds neither escapes nor quotes.
+func plainString[T string | []byte](body T) bool {
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
+}
+
+func trimSpace[T string | []byte](s T) T {
+	i, j := 0, len(s)
+	for i < j && isSpace(s[i]) {
+		i++
+	}
+	for j > i && isSpace(s[j-1]) {
+		j--
+	}
+	return s[i:j]
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
 // decodeValues reads a value or an array of values; null and [] mean none.
 // The values are appended to *arena (a page's shared backing array, to
 // save an allocation per attribute) and returned as a slice of it whose
 // capacity ends with it; arena may be nil.
-func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+//
+// plain says raw is known to be a plain string: quoted, without escapes,
+// valid UTF-8 (the scanner found it so).
+func decodeValues(raw string, plain bool, t idsync.AttrType, typed bool, arena *[]idsync.Value) ([]idsync.Value, error) {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || raw == "null" {
 		return nil, nil
 	}
 	if arena == nil {
 		arena = new([]idsync.Value)
 	}
 	start := len(*arena)
+	if plain && len(raw) >= 2 && raw[0] == '"' && (!typed || t == idsync.TypeString || t == idsync.TypeReference) {
+		v := idsync.String(raw[1 : len(raw)-1])
+		if typed && t == idsync.TypeReference {
+			v = idsync.Ref(v.Str)
+		}
+		*arena = append(*arena, v)
+		return (*arena)[start:len(*arena):len(*arena)], nil
+	}
 	if raw[0] != '[' {
-		v, err := decodeValue(raw, t, typed)
+		v, err := decodeScalar(raw, t, typed)
 		if err != nil {
 			return nil, err
 		}
 		*arena = append(*arena, v)
 		return (*arena)[start:len(*arena):len(*arena)], nil
 	}
-	items, err := splitArray(raw)
-	if err != nil {
-		return nil, err
-	}
-	for _, it := range items {
-		v, err := decodeValue(it, t, typed)
-		if err != nil {
-			*arena = (*arena)[:start]
-			return nil, err
+	a, err := newArrayReader(raw)
+	for err == nil {
+		var it string
+		var ok bool
+		if it, ok, err = a.next(); err != nil || !ok {
+			break
 		}
-		*arena = append(*arena, v)
+		var v idsync.Value
+		if v, err = decodeScalar(it, t, typed); err == nil {
+			*arena = append(*arena, v)
+		}
+	}
+	if err != nil {
+		*arena = (*arena)[:start]
+		return nil, err
 	}
 	if len(*arena) == start {
 		return nil, nil
@@ -416,53 +495,62 @@ func decodeValues(raw json.RawMessage, t idsync.AttrType, typed bool, arena *[]i
 	return (*arena)[start:len(*arena):len(*arena)], nil
 }
 
-// splitArray returns the elements of a JSON array that is already known
-// to be valid JSON (it came out of a decoded document).
-func splitArray(raw []byte) ([]json.RawMessage, error) {
+// decodeScalar is decodeValue for a value read by the scanner (no
+// surrounding space) with a fast way for what most values are: a string
+// of printable ASCII without escapes, and a small integer.
+func decodeScalar(raw string, t idsync.AttrType, typed bool) (idsync.Value, error) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && (!typed || t == idsync.TypeString || t == idsync.TypeReference) {
+		body := raw[1 : len(raw)-1]
+		plain := true
+		for i := 0; i < len(body); i++ {
+			if c := body[i]; c == '\\' || c == '"' || c >= utf8.RuneSelf {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			if typed && t == idsync.TypeReference {
+				return idsync.Ref(body), nil
+			}
+			return idsync.String(body), nil
+		}
+	}
+	return decodeValue(raw, t, typed)
+}
+
+// arrayReader reads the elements of a JSON array that is already known
+// to be valid JSON (it came out of a validated document).
+type arrayReader struct {
+	s    scanner
+	more bool
+}
+
+func newArrayReader(raw string) (arrayReader, error) {
 	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
-		return nil, fmt.Errorf("value %s is not an array", truncate(string(raw), 40))
+		return arrayReader{}, fmt.Errorf("value %s is not an array", truncate(raw, 40))
 	}
-	var out []json.RawMessage
-	depth, start, inString := 0, -1, false
-	body := raw[1 : len(raw)-1]
-	for i := 0; i < len(body); i++ {
-		ch := body[i]
-		if inString {
-			switch ch {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch ch {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '"':
-			inString = true
-		case '[', '{':
-			depth++
-		case ']', '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				if start < 0 {
-					return nil, errors.New("malformed array")
-				}
-				out = append(out, bytes.TrimSpace(body[start:i]))
-				start = -1
-				continue
-			}
-		}
-		if start < 0 {
-			start = i
-		}
+	a := arrayReader{s: scanner{b: raw, i: 1}}
+	a.more = a.s.peek() != ']'
+	return a, nil
+}
+
+// next returns the next element's text; ok is false after the last.
+func (a *arrayReader) next() (elem string, ok bool, err error) {
+	if !a.more {
+		return "", false, nil
 	}
-	if start >= 0 {
-		out = append(out, bytes.TrimSpace(body[start:]))
+	if elem, err = a.s.value(); err != nil {
+		return "", false, err
 	}
-	return out, nil
+	switch a.s.peek() {
+	case ',':
+		a.s.i++
+	case ']':
+		a.more = false
+	default:
+		return "", false, errors.New("malformed array")
+	}
+	return elem, true, nil
 }
 
 func encodeValues(vs []idsync.Value, multi bool) json.RawMessage {
@@ -494,6 +582,10 @@ func truncate(s string, n int) string {
 // modType names of the contract (ECMA2's ObjectModificationType and
 // AttributeModificationType), matched case-insensitively.
 func canonMod(s string) string {
+	switch s {
+	case "", "Add", "Replace", "Update", "Delete", "None":
+		return s
+	}
 	switch strings.ToLower(s) {
 	case "", "add":
 		if s == "" {

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/idsync/idsync"
@@ -21,9 +22,11 @@ func ConvertResult(cfg *Config, schemaYAML string, out []byte) (int, error) {
 	}
 	c := &conn{cfg: cfg}
 	var res result
-	if err := json.Unmarshal(out, &res); err != nil {
+	doc := string(bytes.TrimSpace(out)) // call's copy of the output
+	if err := parseResult(doc, &res, false); err != nil {
 		return 0, err
 	}
+	res.raw = doc
 	p, err := c.convertPage(&res, false, newSchema(d), 1)
 	if err != nil {
 		return 0, err

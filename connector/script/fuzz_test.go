@@ -3,6 +3,8 @@ package script
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/idsync/idsync"
@@ -18,6 +20,7 @@ func FuzzImportPage(f *testing.F) {
 		`{"entries": [{"objectType": "person", "modificationType": "Delete", "anchor": "z"}, null, {"errorName": "E"}]}`,
 		`{"entries": [{"objectType": "group", "attributes": {"id": "g", "member": ["a\"b", "c\\\\d", "\u00e9"]}}]}`,
 		`{"entries": "nope"}`, `{"entries": [1, 2, 3]}`, `{}`,
+		`{"entries": [{"objectType": "person", "attributes": {"uid": "a", "n": 1}}, {"objectType": "person", "attributes": {"n": 2, "uid": "b"}}, {"objectType": "group", "attributes": {"id": "g", "uid": "x"}}]}`,
 	} {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)
@@ -36,7 +39,7 @@ func FuzzImportPage(f *testing.F) {
 	c := &conn{cfg: &Config{PageSize: 3}}
 	f.Fuzz(func(t *testing.T, out []byte, delta bool) {
 		var res result
-		if json.Unmarshal(out, &res) != nil {
+		if json.Unmarshal(out, &res) != nil || parseResult(string(out), &res, true) != nil {
 			return
 		}
 		for _, s := range []*schema{sch, nil} {
@@ -50,6 +53,28 @@ func FuzzImportPage(f *testing.F) {
 			for _, e := range p.entries {
 				if e.Err == nil && (e.Anchor == "" || e.ObjectType == "") {
 					t.Fatalf("entry without anchor or type accepted: %+v", e)
+				}
+			}
+			if delta {
+				continue
+			}
+			// The page's conversion, with what it remembers from entry to
+			// entry, reads each entry as converting it alone does.
+			ies, err := scanEntries(res.Entries)
+			if err != nil || len(ies) != len(p.entries) {
+				t.Fatalf("page of %d entries, scanEntries %d (%v)", len(p.entries), len(ies), err)
+			}
+			for i := range ies {
+				ch, err := c.convertEntry(&ies[i], s, nil, nil, nil)
+				e := p.entries[i]
+				if wantErr := err != nil || ch.Op != idsync.OpAdd && ch.Op != idsync.OpReplace; wantErr != (e.Err != nil) {
+					t.Fatalf("entry %d: in the page %v, alone %v", i, e.Err, err)
+				}
+				if err != nil || e.Err != nil {
+					continue
+				}
+				if got, want := fmt.Sprint(e.Attrs), fmt.Sprint(idsync.Attrs{}.Apply(ch.Mods)); got != want || e.Anchor != ch.Anchor {
+					t.Fatalf("entry %d: in the page %s %s, alone %s %s", i, e.Anchor, got, ch.Anchor, want)
 				}
 			}
 		}
@@ -72,7 +97,7 @@ func FuzzSchemaDoc(f *testing.F) {
 	})
 }
 
-// FuzzSplitArray: for any valid JSON array, splitArray finds the same
+// FuzzSplitArray: for any valid JSON array, arrayReader finds the same
 // elements as encoding/json.
 func FuzzSplitArray(f *testing.F) {
 	for _, s := range []string{`[]`, `[1]`, `[ "a,b" , ["x", {"y": "]"}], "\"", null ]`, `["\\"]`} {
@@ -87,15 +112,23 @@ func FuzzSplitArray(f *testing.F) {
 		if len(b) == 0 || b[0] != '[' {
 			return
 		}
-		got, err := splitArray(b)
+		var got []string
+		a, err := newArrayReader(string(b))
+		for err == nil {
+			e, ok, err2 := a.next()
+			if err = err2; !ok {
+				break
+			}
+			got = append(got, e)
+		}
 		if err != nil {
-			t.Fatalf("splitArray(%s): %v", b, err)
+			t.Fatalf("arrayReader(%s): %v", b, err)
 		}
 		if len(got) != len(want) {
-			t.Fatalf("splitArray(%s) = %d elements, want %d", b, len(got), len(want))
+			t.Fatalf("arrayReader(%s) = %d elements, want %d", b, len(got), len(want))
 		}
 		for i := range got {
-			if !bytes.Equal(bytes.TrimSpace(got[i]), bytes.TrimSpace(want[i])) {
+			if strings.TrimSpace(got[i]) != string(bytes.TrimSpace(want[i])) {
 				t.Fatalf("element %d = %s, want %s", i, got[i], want[i])
 			}
 		}
@@ -109,7 +142,11 @@ func TestValueRoundTrip(t *testing.T) {
 		idsync.Binary([]byte{0, 1, 0xff}), idsync.Ref("uid=a,dc=x"),
 		idsync.Value{Type: idsync.TypeDateTime, Int: 1715000000123456789},
 	} {
-		got, err := decodeValue(encodeValue(v), v.Type, true)
+		got, err := decodeValue([]byte(encodeValue(v)), v.Type, true)
+		if err != nil || !got.Equal(v) {
+			t.Errorf("%s %q: round trip gives %v (%v)", v.Type, v.String(), got, err)
+		}
+		got, err = decodeValue(string(encodeValue(v)), v.Type, true)
 		if err != nil || !got.Equal(v) {
 			t.Errorf("%s %q: round trip gives %v (%v)", v.Type, v.String(), got, err)
 		}
@@ -152,7 +189,7 @@ func FuzzScanEntries(f *testing.F) {
 		}
 		var want []refEntry
 		wantErr := json.Unmarshal(b, &want)
-		got, err := scanEntries(b)
+		got, err := scanEntries(string(b))
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("scanEntries(%s) error %v, encoding/json %v", b, err, wantErr)
 		}
@@ -167,12 +204,27 @@ func FuzzScanEntries(f *testing.F) {
 			if g.ObjectType != w.ObjectType || g.DN != w.DN || g.NewDN != w.NewDN || g.ModificationType != w.ModificationType || g.ErrorName != w.ErrorName || g.ErrorDetail != w.ErrorDetail {
 				t.Fatalf("entry %d = %+v, want %+v", i, g, w)
 			}
-			if !bytes.Equal(bytes.TrimSpace(g.Anchor), bytes.TrimSpace(w.Anchor)) {
+			if strings.TrimSpace(g.Anchor) != string(bytes.TrimSpace(w.Anchor)) {
 				t.Fatalf("entry %d anchor %s, want %s", i, g.Anchor, w.Anchor)
 			}
 			attrs := map[string]string{}
 			for _, kv := range g.Attributes {
-				attrs[string(kv.name)] = string(bytes.TrimSpace(kv.raw))
+				attrs[kv.name] = strings.TrimSpace(kv.raw)
+				// The scanner's plain hint changes how a value is read, not what it reads as.
+				for _, typ := range []idsync.AttrType{idsync.TypeString, idsync.TypeReference, idsync.TypeInteger} {
+					for _, typed := range []bool{true, false} {
+						hinted, err1 := decodeValues(kv.raw, kv.plain, typ, typed, nil)
+						plain, err2 := decodeValues(kv.raw, false, typ, typed, nil)
+						if (err1 == nil) != (err2 == nil) || len(hinted) != len(plain) {
+							t.Fatalf("attribute %q %s: with the plain hint %v (%v), without %v (%v)", kv.name, kv.raw, hinted, err1, plain, err2)
+						}
+						for i := range hinted {
+							if !hinted[i].Equal(plain[i]) || hinted[i].Type != plain[i].Type {
+								t.Fatalf("attribute %q %s: with the plain hint %v, without %v", kv.name, kv.raw, hinted, plain)
+							}
+						}
+					}
+				}
 			}
 			if len(attrs) != len(w.Attributes) {
 				t.Fatalf("entry %d attributes %v, want %v", i, attrs, w.Attributes)
@@ -198,14 +250,23 @@ func FuzzParseResult(f *testing.F) {
 		`{"results": [{"identifier": "a", "errorName": "success"}], "partitions": [{"name": "p"}]}`,
 		`{"moreToImport": "yes"}`, `{"customData": 5}`, `[1]`, `{"schema": {"objectTypes": []}}`, `{"entries": null}`,
 		`{"hierarchyNodes": [{"name": "n", "dn": "d"}], "extra": {"x": [1, 2]}}`,
+		`{"entries": [1], "ENTRIES": [2 3], "moreToImport": false}`, `{"entries": [1, "\x"], "customData": "a"}`,
+		`{"entries": [1], "moreToImport": tru}`, `{"entries": {"a": [}}`, ` {"entries" : [ {} , [] ] } `,
+		`{"entries": ` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `}`, // the nesting limit counts the document's object
+		`{"entries": ` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var want, got, lenient result
-		_ = parseResult(b, &lenient, false) // must not panic on anything
+		if parseResult(string(b), &lenient, false) == nil { // must not panic on anything
+			lenient.raw = string(b)
+			if got, want := lenient.rawValid(), json.Valid(b); got != want {
+				t.Fatalf("parseResult(%s) then rawValid = %v, encoding/json %v", b, got, want)
+			}
+		}
 		wantErr := json.Unmarshal(b, &want)
-		err := parseResult(b, &got, true)
+		err := parseResult(string(b), &got, true)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("parseResult(%s) error %v, encoding/json %v", b, err, wantErr)
 		}
@@ -216,6 +277,15 @@ func FuzzParseResult(f *testing.F) {
 		gb, _ := json.Marshal(got)
 		if !bytes.Equal(wb, gb) {
 			t.Fatalf("parseResult(%s) = %s, want %s", b, gb, wb)
+		}
+		var wantEntries struct {
+			Entries json.RawMessage `json:"entries"`
+		}
+		if err := json.Unmarshal(b, &wantEntries); err != nil {
+			t.Fatalf("encoding/json read %s, then not its entries: %v", b, err)
+		}
+		if strings.TrimSpace(got.Entries) != string(bytes.TrimSpace(wantEntries.Entries)) {
+			t.Fatalf("parseResult(%s) entries %s, want %s", b, got.Entries, wantEntries.Entries)
 		}
 	})
 }

@@ -226,38 +226,54 @@ func watermarkErr(err error) error {
 // emitted: a page too large or an entry that is not JSON fails the
 // page; an entry the script marked in error, or one that does not fit
 // the schema, becomes an entry with Err (an import error on that object).
+//
+// The entries are read one at a time from one string copy of the entries
+// array: the strings of the converted entries (types, anchors, DNs,
+// values without escapes) are slices of it, and the page's values share
+// one backing array, so an entry costs few allocations of its own.
 func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, error) {
 	fail := func(err error) error {
 		return &CallError{Connector: c.env.Name, Operation: OpImportData, Script: c.scriptName(OpImportData), Err: fmt.Errorf("page %d: %w", n, err)}
 	}
-	if res.raw != nil && !json.Valid(res.raw) {
+	if res.raw != "" && !res.rawValid() {
 		var v any
-		err := json.Unmarshal(res.raw, &v)
+		err := json.Unmarshal([]byte(res.raw), &v)
 		if err == nil {
 			err = errors.New("invalid JSON")
 		}
 		return nil, fail(c.jsonError(res.raw, err, nil))
 	}
-	entries, err := scanEntries(res.Entries)
-	if err != nil {
+	doc := res.Entries
+	var es entries
+	if err := es.begin(doc); err != nil {
 		return nil, fail(err)
 	}
-	if max := c.cfg.pageSize(); len(entries) > max {
-		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", len(entries), max))
-	}
+	max := c.cfg.pageSize()
+	hint := min(res.entriesHint, max)
 	p := &page{}
 	if delta {
-		p.changes = make([]idsync.Change, 0, len(entries))
+		p.changes = make([]idsync.Change, 0, hint)
 	} else {
-		p.entries = make([]idsync.Entry, 0, len(entries))
+		p.entries = make([]idsync.Entry, 0, hint)
 	}
-	prefix := OpImportData + " page " + strconv.Itoa(n) + " entry "
-	arena := make([]idsync.Value, 0, 4*len(entries)+8)
+	sources := newSources(OpImportData+" page "+strconv.Itoa(n)+" entry ", hint)
+	arena := make([]idsync.Value, 0, 4*hint+8)
 	var scratch []idsync.AttrMod
-	for i := range entries {
-		ie := &entries[i]
-		source := prefix + strconv.Itoa(i+1)
-		ch, err := c.convertEntry(ie, sch, &arena, scratch[:0])
+	var ie importEntry
+	var dc defCache
+	for i := 0; ; i++ {
+		ok, err := es.nextEntry(&ie)
+		if err != nil {
+			return nil, fail(err)
+		}
+		if !ok {
+			break
+		}
+		if i >= max {
+			continue // read on: a malformed entry further on is reported first
+		}
+		source := sources.get(i + 1)
+		ch, err := c.convertEntry(&ie, sch, &arena, scratch[:0], &dc)
 		scratch = ch.Mods
 		ch.Source = source
 		if err != nil {
@@ -290,16 +306,65 @@ func (c *conn) convertPage(res *result, delta bool, sch *schema, n int) (*page, 
 		}
 		p.entries = append(p.entries, e)
 	}
+	if es.n > max {
+		return nil, fail(fmt.Errorf("returned %d entries, more than the page size of %d: nothing of this page was staged", es.n, max))
+	}
 	return p, nil
+}
+
+// defCache is convertEntry's memory of the schema definitions of the
+// attributes of one object type, by their position in an entry.
+type defCache struct {
+	ti         *typeInfo
+	objectType string
+	names      []string
+	defs       []idsync.AttrDef
+}
+
+// sources makes the Source of a page's entries ("importData page 3 entry
+// 17") as slices of one string per page instead of two allocations per entry.
+type sources struct {
+	prefix string
+	text   string // prefix+"1", prefix+"2", ... back to back
+	ends   []int32
+}
+
+func newSources(prefix string, n int) *sources {
+	s := &sources{prefix: prefix, ends: make([]int32, 0, n)}
+	var b strings.Builder // its String is no copy
+	b.Grow(n * (len(prefix) + len(strconv.Itoa(n))))
+	var num [20]byte
+	for i := 1; i <= n; i++ {
+		b.WriteString(prefix)
+		b.Write(strconv.AppendInt(num[:0], int64(i), 10))
+		s.ends = append(s.ends, int32(b.Len()))
+	}
+	s.text = b.String()
+	return s
+}
+
+// get returns the source of the i-th entry (from 1).
+func (s *sources) get(i int) string {
+	if i > len(s.ends) {
+		return s.prefix + strconv.Itoa(i)
+	}
+	start := int32(0)
+	if i > 1 {
+		start = s.ends[i-2]
+	}
+	return s.text[start:s.ends[i-1]]
 }
 
 // convertEntry turns one importEntry into a Change: Add and Replace hold
 // every attribute as AttrReplace mods, Update holds the modifications.
 // Values are appended to *arena; mods is a scratch slice the Change's Mods
 // are built in (the caller copies them when it keeps them).
-func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value, mods []idsync.AttrMod) (idsync.Change, error) {
+//
+// dc remembers the schema's definitions of the attributes of the entries
+// before, in their order, which the next entries mostly repeat; it may be nil.
+func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value, mods []idsync.AttrMod, dc *defCache) (idsync.Change, error) {
 	ch := idsync.Change{ObjectType: ie.ObjectType, DN: ie.DN, NewDN: ie.NewDN}
-	if len(ie.Anchor) > 0 && string(ie.Anchor) != "null" {
+	if len(ie.Anchor) > 0 && ie.Anchor != "null" {
 		v, err := decodeValue(ie.Anchor, idsync.TypeString, false)
 		if err != nil {
 			return ch, fmt.Errorf("anchor: %v", err)
@@ -316,11 +381,19 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 	if ie.ObjectType == "" {
 		return ch, errors.New("no objectType")
 	}
+	if dc == nil {
+		dc = &defCache{}
+	}
 	var ti *typeInfo
 	if sch != nil {
-		ti = sch.types[ie.ObjectType]
-		if ti == nil {
-			return ch, fmt.Errorf("object type %q is not in the schema", ie.ObjectType)
+		if dc.ti != nil && dc.objectType == ie.ObjectType {
+			ti = dc.ti
+		} else {
+			ti = sch.types[ie.ObjectType]
+			if ti == nil {
+				return ch, fmt.Errorf("object type %q is not in the schema", ie.ObjectType)
+			}
+			*dc = defCache{ti: ti, objectType: ie.ObjectType, names: dc.names[:0], defs: dc.defs[:0]}
 		}
 	}
 	def := func(name string) (idsync.AttrDef, bool, error) {
@@ -349,21 +422,31 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 	}
 	whole := ch.Op == idsync.OpAdd || ch.Op == idsync.OpReplace
 	ch.Mods = mods
-	for _, kv := range ie.Attributes {
+	for j, kv := range ie.Attributes {
 		var d idsync.AttrDef
 		var typed bool
 		if ti != nil {
 			// The schema's name: no allocation for the attribute's name.
-			dd, ok := ti.attrs[string(kv.name)]
-			if !ok {
-				return ch, fmt.Errorf("attribute %q is not in the schema of %q", kv.name, ie.ObjectType)
+			if j < len(dc.names) && dc.names[j] == kv.name {
+				d = dc.defs[j]
+			} else {
+				dd, ok := ti.attrs[kv.name]
+				if !ok {
+					return ch, fmt.Errorf("attribute %q is not in the schema of %q", kv.name, ie.ObjectType)
+				}
+				d = dd
+				if j < len(dc.names) {
+					dc.names[j], dc.defs[j] = kv.name, dd
+				} else if j == len(dc.names) {
+					dc.names, dc.defs = append(dc.names, kv.name), append(dc.defs, dd)
+				}
 			}
-			d, typed = dd, true
+			typed = true
 		} else {
-			d = idsync.AttrDef{Name: string(kv.name)}
+			d = idsync.AttrDef{Name: kv.name}
 		}
 		name := d.Name
-		vs, err := decodeValues(json.RawMessage(kv.raw), d.Type, typed, arena)
+		vs, err := decodeValues(kv.raw, kv.plain, d.Type, typed, arena)
 		if err != nil {
 			return ch, fmt.Errorf("attribute %s: %v", name, err)
 		}
@@ -409,12 +492,12 @@ func (c *conn) convertEntry(ie *importEntry, sch *schema, arena *[]idsync.Value,
 }
 
 // emptyArray reports whether raw is absent, null or [].
-func emptyArray(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+func emptyArray(raw string) bool {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || raw == "null" {
 		return true
 	}
-	return raw[0] == '[' && len(bytes.TrimSpace(raw[1:len(raw)-1])) == 0
+	return raw[0] == '[' && len(trimSpace(raw[1:len(raw)-1])) == 0
 }
 
 func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync.AttrMod, error) {
@@ -424,7 +507,7 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 	values := func() ([]idsync.Value, error) {
 		var out []idsync.Value
 		for _, raw := range ac.Values {
-			v, err := decodeValue(raw, t, typed)
+			v, err := decodeValue([]byte(raw), t, typed)
 			if err != nil {
 				return nil, err
 			}
@@ -434,7 +517,7 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 			if canonMod(vc.ModificationType) != "Add" && vc.ModificationType != "" {
 				return nil, fmt.Errorf("value change %s in an attribute %s (only Add)", vc.ModificationType, ac.ModificationType)
 			}
-			v, err := decodeValue(vc.Value, t, typed)
+			v, err := decodeValue([]byte(vc.Value), t, typed)
 			if err != nil {
 				return nil, err
 			}
@@ -454,7 +537,7 @@ func decodeAttrChange(ac attrChangeDoc, t idsync.AttrType, typed bool) ([]idsync
 	case "Update":
 		var adds, dels []idsync.Value
 		for _, vc := range ac.ValueChanges {
-			v, err := decodeValue(vc.Value, t, typed)
+			v, err := decodeValue([]byte(vc.Value), t, typed)
 			if err != nil {
 				return nil, err
 			}

@@ -1,59 +1,47 @@
 package script
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
 // This file reads the entries of an importData result without
 // encoding/json's reflection: it is the connector's hot path (one call
 // per object of every import). The array it reads has already been
-// validated as JSON by the decoding of the whole result document, so the
+// validated as JSON (validJSON over the whole result document), so the
 // scanner only has to find its way through valid JSON; it still reports
 // a member of the wrong JSON type as an error, as encoding/json would.
 
-// attrKV is one member of an entry's attributes object, its value raw.
+// attrKV is one member of an entry's attributes object, its value raw:
+// both are slices of the page's text.
 type attrKV struct {
-	name []byte
-	raw  rawValue
+	name  string
+	raw   string
+	plain bool // raw is a plain string (see stringRaw)
 }
 
+// scanner reads a result document. It is a string: every string the
+// scanner reads without escapes is then a slice of it, with no copy.
 type scanner struct {
-	b   []byte
+	b   string
 	i   int
-	kvs []attrKV // the page's attributes, shared by its entries
-	// interned values of members that repeat on every entry (objectType,
-	// modificationType): one string each per page.
-	interned map[string]string
-}
-
-// internStr reads a string value, returning one shared copy of each text.
-func (s *scanner) internStr() (string, error) {
-	if s.peek() == '"' {
-		save := s.i
-		body, esc, err := s.stringRaw()
-		if err == nil && !esc {
-			if v, ok := s.interned[string(body)]; ok {
-				return v, nil
-			}
-		}
-		s.i = save
-	}
-	v, err := s.str()
-	if err == nil && len(s.interned) < 64 {
-		if s.interned == nil {
-			s.interned = map[string]string{}
-		}
-		s.interned[v] = v
-	}
-	return v, err
+	kvs []attrKV // the current entry's attributes, reused by the next
+	// commas counts the commas directly inside the last object or array
+	// value read: its members or elements, less one.
+	commas int
+	// plain says the last value read is a plain string (see stringRaw).
+	plain bool
 }
 
 func (s *scanner) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' { // no space, the most common case
+		return
+	}
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -82,24 +70,32 @@ func (s *scanner) expect(c byte) error {
 }
 
 // stringRaw returns the raw body of the string at the cursor (without
-// quotes) and whether it holds escapes.
-func (s *scanner) stringRaw() ([]byte, bool, error) {
+// quotes) and whether it is plain: no escapes, valid UTF-8, so the body is
+// the string's value.
+func (s *scanner) stringRaw() (body string, plain bool, err error) {
 	if s.peek() != '"' {
-		return nil, false, fmt.Errorf("at byte %d: want a string", s.i)
+		return "", false, fmt.Errorf("at byte %d: want a string", s.i)
 	}
 	start := s.i + 1
+	var or byte // of the bytes: the high bit says some are not ASCII
 	esc := false
 	for j := start; j < len(s.b); j++ {
-		switch s.b[j] {
+		switch c := s.b[j]; c {
 		case '\\':
 			esc = true
 			j++
 		case '"':
 			s.i = j + 1
-			return s.b[start:j], esc, nil
+			body = s.b[start:j]
+			if esc {
+				return body, false, nil
+			}
+			return body, or < utf8.RuneSelf || utf8.ValidString(body), nil
+		default:
+			or |= c
 		}
 	}
-	return nil, false, errors.New("unterminated string")
+	return "", false, errors.New("unterminated string")
 }
 
 // str reads a string value (null reads as "").
@@ -108,18 +104,45 @@ func (s *scanner) str() (string, error) {
 		return "", s.skip()
 	}
 	start := s.i
-	body, esc, err := s.stringRaw()
+	body, plain, err := s.stringRaw()
 	if err != nil {
 		return "", err
 	}
-	if !esc && utf8.Valid(body) {
-		return string(body), nil
+	if plain {
+		return body, nil // a slice of the document
 	}
+	return unquote([]byte(s.b[start:s.i]))
+}
+
+// unquote decodes a JSON string with escapes.
+func unquote(raw []byte) (string, error) {
 	var out string
-	if err := json.Unmarshal(s.b[start:s.i], &out); err != nil {
+	if err := json.Unmarshal(raw, &out); err != nil {
 		return "", err
 	}
 	return out, nil
+}
+
+// toString converts text to a string: a string as it is (where a plain
+// conversion in generic code copies it), bytes by copying.
+func toString[T string | []byte](b T) string {
+	switch b := any(b).(type) {
+	case string:
+		return b
+	case []byte:
+		return string(b)
+	}
+	panic("unreachable")
+}
+
+func validUTF8[T string | []byte](b T) bool {
+	switch b := any(b).(type) {
+	case string:
+		return utf8.ValidString(b)
+	case []byte:
+		return utf8.Valid(b)
+	}
+	return false
 }
 
 // skip moves past one value and returns nothing.
@@ -128,41 +151,52 @@ func (s *scanner) skip() error {
 	return err
 }
 
-// value moves past one value and returns its raw bytes.
-func (s *scanner) value() ([]byte, error) {
+// value moves past one value and returns its raw text.
+func (s *scanner) value() (string, error) {
 	s.ws()
 	start := s.i
 	if s.i >= len(s.b) {
-		return nil, errors.New("unexpected end")
+		return "", errors.New("unexpected end")
 	}
+	s.plain = false
 	switch s.b[s.i] {
 	case '"':
-		if _, _, err := s.stringRaw(); err != nil {
-			return nil, err
+		var err error
+		if _, s.plain, err = s.stringRaw(); err != nil {
+			return "", err
 		}
 	case '{', '[':
-		depth := 0
-	loop:
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
+		// One tight loop to the matching bracket, strings skipped inline.
+		b, i := s.b, s.i
+		depth, commas := 0, 0
+		for i < len(b) {
+			switch b[i] {
 			case '"':
-				if _, _, err := s.stringRaw(); err != nil {
-					return nil, err
+				for i++; i < len(b); {
+					c := b[i]
+					i++
+					if c == '\\' {
+						i++
+					} else if c == '"' {
+						break
+					}
 				}
 				continue
 			case '{', '[':
 				depth++
 			case '}', ']':
-				depth--
+				if depth--; depth == 0 {
+					s.i, s.commas = i+1, commas
+					return b[start : i+1], nil
+				}
+			case ',':
+				if depth == 1 {
+					commas++
+				}
 			}
-			s.i++
-			if depth == 0 {
-				break loop
-			}
+			i++
 		}
-		if depth != 0 {
-			return nil, errors.New("unexpected end")
-		}
+		return "", errors.New("unexpected end")
 	default:
 		for s.i < len(s.b) {
 			switch s.b[s.i] {
@@ -175,155 +209,249 @@ func (s *scanner) value() ([]byte, error) {
 	return s.b[start:s.i], nil
 }
 
-// object calls member for each member of the object at the cursor; null
-// is an empty object.
-func (s *scanner) object(member func(key []byte) error) error {
+// open enters the object at the cursor; more is false for null and {}.
+func (s *scanner) open() (more bool, err error) {
 	switch s.peek() {
 	case 'n':
-		return s.skip()
+		return false, s.skip()
 	case '{':
 	default:
-		return fmt.Errorf("at byte %d: want an object", s.i)
+		return false, fmt.Errorf("at byte %d: want an object", s.i)
 	}
 	s.i++
 	if s.peek() == '}' {
 		s.i++
-		return nil
+		return false, nil
 	}
-	for {
-		key, esc, err := s.stringRaw()
-		if err != nil {
-			return err
+	return true, nil
+}
+
+// key reads a member's name and its colon. Names with escapes, or that
+// are not UTF-8, read as encoding/json reads them.
+func (s *scanner) key() (string, error) {
+	key, plain, err := s.stringRaw()
+	if err != nil {
+		return "", err
+	}
+	k := key
+	if !plain {
+		q := make([]byte, 0, len(key)+2)
+		if k, err = unquote(append(append(append(q, '"'), key...), '"')); err != nil {
+			return "", err
 		}
-		if esc || !utf8.Valid(key) {
-			var k string
-			if err := json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &k); err != nil {
-				return err
-			}
-			key = []byte(k)
-		}
-		if err := s.expect(':'); err != nil {
+	}
+	if err := s.expect(':'); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
+// next moves past the comma after a member; more is false at the
+// object's end.
+func (s *scanner) next() (more bool, err error) {
+	switch s.peek() {
+	case ',':
+		s.i++
+		return true, nil
+	case '}':
+		s.i++
+		return false, nil
+	}
+	return false, fmt.Errorf("at byte %d: want , or }", s.i)
+}
+
+// object calls member for each member of the object at the cursor; null
+// is an empty object.
+func (s *scanner) object(member func(key string) error) error {
+	more, err := s.open()
+	for more && err == nil {
+		var key string
+		if key, err = s.key(); err != nil {
 			return err
 		}
 		if err := member(key); err != nil {
 			return err
 		}
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return fmt.Errorf("at byte %d: want , or }", s.i)
-		}
+		more, err = s.next()
 	}
+	return err
 }
 
 // keyIs matches a member name the way encoding/json does: exactly, else
 // case-insensitively.
-func keyIs(key []byte, name string) bool {
-	return string(key) == name || bytes.EqualFold(key, []byte(name))
+func keyIs(key, name string) bool {
+	return key == name || strings.EqualFold(key, name)
 }
 
-// scanEntries reads the entries array of an importData result.
-func scanEntries(raw []byte) ([]importEntry, error) {
-	s := &scanner{b: raw}
-	switch s.peek() {
+// entryMembers are the members of an import entry the scanner reads.
+var entryMembers = [...]string{"objectType", "anchor", "dn", "newDn", "modificationType", "errorName", "errorDetail", "attributes", "attributeChanges"}
+
+// entryMember returns the entry member key names, or "": an exact match,
+// else the first case-insensitive one (encoding/json's rule).
+func entryMember(key string) string {
+	switch key {
+	case "objectType", "anchor", "dn", "newDn", "modificationType", "errorName", "errorDetail", "attributes", "attributeChanges":
+		return key
+	}
+	for _, m := range entryMembers {
+		if strings.EqualFold(key, m) {
+			return m
+		}
+	}
+	return ""
+}
+
+// entries reads the entries array of an importData result one entry at
+// a time: begin enters it, then each nextEntry call reads one entry
+// (whose Attributes are valid until the next call) until it reports no
+// more.
+type entries struct {
+	s     scanner
+	n     int // entries read
+	first bool
+	done  bool
+}
+
+func (es *entries) begin(raw string) error {
+	es.s = scanner{b: raw, kvs: es.s.kvs[:0]}
+	es.n, es.first, es.done = 0, true, false
+	switch es.s.peek() {
 	case 'n', 0:
-		return nil, nil
+		es.done = true
+		return nil
 	case '[':
 	default:
-		return nil, errors.New("entries is not an array")
+		return errors.New("entries is not an array")
 	}
-	s.i++
-	// A capacity hint: most entries name their objectType once.
-	n := min(bytes.Count(raw, []byte(`"objectType"`)), 100_000)
-	out := make([]importEntry, 0, n)
-	s.kvs = make([]attrKV, 0, 4*n)
-	if s.peek() == ']' {
-		return out, nil
+	es.s.i++
+	if es.s.peek() == ']' {
+		es.done = true
 	}
-	for n := 0; ; n++ {
-		var e importEntry
-		if err := s.entry(&e); err != nil {
-			return nil, fmt.Errorf("entries[%d]: %w", n, err)
-		}
-		out = append(out, e)
+	return nil
+}
+
+// nextEntry reads the next entry into e; ok is false after the last.
+func (es *entries) nextEntry(e *importEntry) (ok bool, err error) {
+	if es.done {
+		return false, nil
+	}
+	s := &es.s
+	if !es.first {
 		switch s.peek() {
 		case ',':
 			s.i++
 		case ']':
-			return out, nil
+			es.done = true
+			return false, nil
 		default:
-			return nil, fmt.Errorf("entries: at byte %d: want , or ]", s.i)
+			return false, fmt.Errorf("entries: at byte %d: want , or ]", s.i)
 		}
+	}
+	es.first = false
+	*e = importEntry{}
+	s.kvs = s.kvs[:0]
+	if err := s.entry(e); err != nil {
+		return false, fmt.Errorf("entries[%d]: %w", es.n, err)
+	}
+	es.n++
+	return true, nil
+}
+
+// scanEntries reads the whole entries array (for tests; the import
+// converts the entries one at a time).
+func scanEntries(raw string) ([]importEntry, error) {
+	var es entries
+	if err := es.begin(raw); err != nil {
+		return nil, err
+	}
+	out := []importEntry{}
+	for {
+		var e importEntry
+		ok, err := es.nextEntry(&e)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return out, nil
+		}
+		e.Attributes = slices.Clone(e.Attributes)
+		out = append(out, e)
 	}
 }
 
+// entry reads one entry; null is an empty entry, reported as having no objectType.
 func (s *scanner) entry(e *importEntry) error {
-	if s.peek() == 'n' {
-		return s.skip() // null: an empty entry, reported as having no objectType
-	}
-	return s.object(func(key []byte) error {
-		var err error
-		switch {
-		case keyIs(key, "objectType"):
-			e.ObjectType, err = s.internStr()
-		case keyIs(key, "anchor"):
-			var v []byte
-			v, err = s.value()
-			e.Anchor = v
-		case keyIs(key, "dn"):
-			e.DN, err = s.str()
-		case keyIs(key, "newDn"):
-			e.NewDN, err = s.str()
-		case keyIs(key, "modificationType"):
-			e.ModificationType, err = s.internStr()
-		case keyIs(key, "errorName"):
-			e.ErrorName, err = s.str()
-		case keyIs(key, "errorDetail"):
-			e.ErrorDetail, err = s.str()
-		case keyIs(key, "attributes"):
-			start := len(s.kvs)
-			err = s.object(func(name []byte) error {
-				v, err := s.value()
-				s.kvs = append(s.kvs, attrKV{name: name, raw: v})
-				return err
-			})
-			switch kv := s.kvs[start:len(s.kvs):len(s.kvs)]; {
-			case len(kv) == 0:
-			case e.Attributes == nil:
-				e.Attributes = kv
-			default: // "attributes" given twice: both count
-				e.Attributes = append(e.Attributes, kv...)
-			}
-		case keyIs(key, "attributeChanges"):
-			var v []byte
-			if v, err = s.value(); err == nil {
-				err = json.Unmarshal(v, &e.AttributeChanges)
-			}
-		default:
-			err = s.skip()
+	more, err := s.open()
+	for more && err == nil {
+		var key string
+		if key, err = s.key(); err != nil {
+			return err
 		}
-		if err != nil {
+		if err = s.entryMember(e, key); err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
-		return nil
-	})
+		more, err = s.next()
+	}
+	return err
+}
+
+func (s *scanner) entryMember(e *importEntry, key string) error {
+	var err error
+	switch entryMember(key) {
+	case "objectType":
+		e.ObjectType, err = s.str()
+	case "anchor":
+		e.Anchor, err = s.value()
+	case "dn":
+		e.DN, err = s.str()
+	case "newDn":
+		e.NewDN, err = s.str()
+	case "modificationType":
+		e.ModificationType, err = s.str()
+	case "errorName":
+		e.ErrorName, err = s.str()
+	case "errorDetail":
+		e.ErrorDetail, err = s.str()
+	case "attributes":
+		var more bool
+		more, err = s.open()
+		for more && err == nil {
+			var name string
+			if name, err = s.key(); err != nil {
+				break
+			}
+			var v string
+			v, err = s.value()
+			s.kvs = append(s.kvs, attrKV{name: name, raw: v, plain: s.plain})
+			if err == nil {
+				more, err = s.next()
+			}
+		}
+		// "attributes" given twice: both count.
+		e.Attributes = s.kvs[:len(s.kvs):len(s.kvs)]
+	case "attributeChanges":
+		var v string
+		if v, err = s.value(); err == nil {
+			err = json.Unmarshal([]byte(v), &e.AttributeChanges)
+		}
+	default:
+		err = s.skip()
+	}
+	return err
 }
 
 // parseResult reads a result document: one validation pass over the
 // whole text (encoding/json's), then the top-level members by the
 // scanner, leaving entries raw. Errors are encoding/json's, with offsets.
 //
-// With validate false (importData, whose pages are validated while the
-// next call runs) the validation pass is skipped: the scanner then reads
-// what it can and never panics, and the caller validates later.
-func parseResult(out []byte, res *result, validate bool) error {
-	if validate && !json.Valid(out) {
+// With validate false (importData) the validation pass is skipped: the
+// entries are validated as they are skipped, the scanner reads what it can
+// of the rest and never panics, and the caller validates the rest later
+// (result.rawValid), while the next page's call runs.
+func parseResult(out string, res *result, validate bool) error {
+	if validate && !validJSON(out) {
 		var v any
-		if err := json.Unmarshal(out, &v); err != nil {
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
 			return err
 		}
 		return errors.New("invalid JSON")
@@ -332,18 +460,32 @@ func parseResult(out []byte, res *result, validate bool) error {
 	if s.peek() != '{' {
 		return &json.UnmarshalTypeError{Value: "non-object", Offset: int64(s.i), Type: reflect.TypeFor[result]()}
 	}
-	return s.object(func(key []byte) error {
+	return s.object(func(key string) error {
+		s.ws()
 		start := s.i
+		if !validate && keyIs(key, "entries") {
+			// The entries, most of the page, are validated as they are
+			// skipped; the rest of the document with the conversion.
+			if end, commas, ok := validValue(out, start, 1); ok {
+				s.i = end
+				res.Entries, res.entriesAt, res.entriesEnd = out[start:end], start, end
+				res.entriesHint = 0
+				if out[start] == '[' {
+					res.entriesHint = commas + 1
+				}
+				return nil
+			}
+		}
 		raw, err := s.value()
 		if err != nil {
 			return err
 		}
 		field := func(v any) error {
-			if err := json.Unmarshal(raw, v); err != nil {
+			if err := json.Unmarshal([]byte(raw), v); err != nil {
 				var te *json.UnmarshalTypeError
 				if errors.As(err, &te) {
 					te.Offset += int64(start)
-					te.Field = string(key) + "." + te.Field
+					te.Field = key + "." + te.Field
 				}
 				return err
 			}
@@ -351,18 +493,22 @@ func parseResult(out []byte, res *result, validate bool) error {
 		}
 		switch {
 		case keyIs(key, "entries"):
-			res.Entries = json.RawMessage(raw)
+			res.Entries, res.entriesAt, res.entriesEnd = raw, 0, 0 // not valid (importData) or not checked on its own
+			res.entriesHint = 0
+			if len(raw) > 0 && raw[0] == '[' {
+				res.entriesHint = s.commas + 1
+			}
 		case keyIs(key, "moreToImport"):
-			switch string(raw) {
+			switch raw {
 			case "true":
 				res.MoreToImport = true
 			case "false", "null":
 				res.MoreToImport = false
 			default:
-				return &json.UnmarshalTypeError{Value: string(raw), Field: "moreToImport", Offset: int64(start), Type: reflect.TypeFor[bool]()}
+				return &json.UnmarshalTypeError{Value: raw, Field: "moreToImport", Offset: int64(start), Type: reflect.TypeFor[bool]()}
 			}
 		case keyIs(key, "customData"):
-			if string(raw) == "null" {
+			if raw == "null" {
 				res.CustomData = nil
 				return nil
 			}
