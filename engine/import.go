@@ -76,6 +76,12 @@ type importer struct {
 	page      []incoming
 	types     map[string]bool
 	include   map[string]bool
+	// A full page is staged and committed by a goroutine of its own
+	// while the connector reads the next one (§3's pages, in order: one
+	// page is written at a time). writing reports the page in flight's
+	// result; spare is the buffer of the page written before it.
+	writing chan error
+	spare   []incoming
 }
 
 // importStep runs a full or delta import.
@@ -87,6 +93,7 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 	}
 	defer conn.Close()
 	im := &importer{ctx: ctx, e: e, r: r, cc: cc, partition: s.Partition, pageSize: s.PageSize, delta: delta}
+	defer im.wait()
 	if len(cc.ObjectTypes) > 0 {
 		im.types = map[string]bool{}
 		for _, t := range cc.ObjectTypes {
@@ -113,6 +120,9 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 			r.step.Warnings = append(r.step.Warnings, "no watermark stored: running a full import instead of a delta import")
 		} else {
 			next, err := di.ImportChanges(ctx, opts, wm, im.addChange)
+			if werr := im.wait(); werr != nil {
+				return werr
+			}
 			if err == nil {
 				if err = im.flush(ctx); err != nil {
 					return err
@@ -137,6 +147,9 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 	}
 	im.gen = gen
 	wm, err := imp.Import(ctx, opts, im.addEntry)
+	if werr := im.wait(); werr != nil {
+		return werr
+	}
 	if err != nil {
 		return classify(fmt.Errorf("full import from %s: %w", cc.Name, err))
 	}
@@ -252,14 +265,59 @@ func (im *importer) add(in incoming) error {
 	}
 	im.page = append(im.page, in)
 	if len(im.page) >= im.pageSize {
-		return im.flush(im.ctx)
+		return im.start()
 	}
 	return nil
 }
 
-// flush stages the buffered page in one transaction.
+// start hands the buffered page to a goroutine that stages and commits
+// it, once the page before it is committed, so that the connector reads
+// the next page meanwhile. It returns the error of the page before.
+func (im *importer) start() error {
+	if err := im.wait(); err != nil {
+		return err
+	}
+	page := im.page
+	im.page, im.spare = im.spare[:0], nil
+	done := make(chan error, 1)
+	im.writing = done
+	go func() {
+		err := im.write(im.ctx, page)
+		clear(page) // let the page's objects go before the buffer's reuse
+		im.spare = page[:0]
+		done <- err
+	}()
+	return nil
+}
+
+// wait waits for the page in flight, if any, and returns its error.
+// Nothing but that page's goroutine touches the run state meanwhile:
+// call wait before reading or changing it.
+func (im *importer) wait() error {
+	if im.writing == nil {
+		return nil
+	}
+	err := <-im.writing
+	im.writing = nil
+	return err
+}
+
+// flush stages the buffered page in one transaction, after the page in
+// flight.
 func (im *importer) flush(ctx context.Context) error {
-	if len(im.page) == 0 {
+	if err := im.wait(); err != nil {
+		return err
+	}
+	if err := im.write(ctx, im.page); err != nil {
+		return err
+	}
+	im.page = im.page[:0]
+	return nil
+}
+
+// write stages page in one transaction with the run record.
+func (im *importer) write(ctx context.Context, page []incoming) error {
+	if len(page) == 0 {
 		return nil
 	}
 	e, r := im.e, im.r
@@ -268,7 +326,7 @@ func (im *importer) flush(ctx context.Context) error {
 		return fmt.Errorf("engine: import page: %w", err)
 	}
 	defer tx.Rollback()
-	if err := im.stage(ctx, tx); err != nil {
+	if err := im.stage(ctx, tx, page); err != nil {
 		return err
 	}
 	r.step.Pages++
@@ -278,7 +336,6 @@ func (im *importer) flush(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("engine: commit import page: %w", err)
 	}
-	im.page = im.page[:0]
 	e.progress(r, false)
 	if err := r.heartbeat(ctx); err != nil {
 		return fmt.Errorf("engine: lock heartbeat: %w", err)
@@ -286,15 +343,15 @@ func (im *importer) flush(ctx context.Context) error {
 	return nil
 }
 
-func (im *importer) stage(ctx context.Context, tx store.Tx) error {
+func (im *importer) stage(ctx context.Context, tx store.Tx, page []incoming) error {
 	e, r, cn := im.e, im.r, im.cc.Name
 	c := &r.step.Counters
 	now := e.now().UTC()
 	ldap := im.cc.Capabilities.DNStyle == connector.DNLDAP
 
 	// One lookup by anchor for the page, then one by DN for the rest.
-	anchors := make([]idsync.Anchor, 0, len(im.page))
-	for _, in := range im.page {
+	anchors := make([]idsync.Anchor, 0, len(page))
+	for _, in := range page {
 		if in.anchor != "" {
 			anchors = append(anchors, in.anchor)
 		}
@@ -304,7 +361,7 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 		return fmt.Errorf("engine: import page: %w", err)
 	}
 	var dns []string
-	for _, in := range im.page {
+	for _, in := range page {
 		if in.err == nil && in.full && byAnchor[in.anchor] == nil && in.dn != "" {
 			dns = append(dns, in.dn)
 		}
@@ -371,8 +428,8 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 		}
 	}
 
-	for i := range im.page {
-		in := &im.page[i]
+	for i := range page {
+		in := &page[i]
 		c.Objects++
 		if in.err != nil {
 			r.objErr(idsync.ObjectError{Anchor: in.anchor, DN: in.dn, Type: "import-error", Message: sourced(in.source, in.err.Error())})
