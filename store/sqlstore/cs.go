@@ -326,7 +326,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 		offs[i+1] = len(buf)
 	}
 	t.buf = buf
-	var ins []any
+	ins := make([]any, 0, (len(objs)-len(cur))*(csStateCols+2))
 	// Updates grouped by the set of columns that changed.
 	groups := map[uint32][][]any{}
 	var masks []uint32

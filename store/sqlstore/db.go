@@ -47,11 +47,14 @@ type DB struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 	wsem      chan struct{}
-	now       func() time.Time
-	lockTO    time.Duration
-	log       *slog.Logger
-	host      string
-	target    sqliteTarget
+	// wbuf is the blob scratch space of the write transactions, handed
+	// from one to the next: only the holder of wsem touches it.
+	wbuf   []byte
+	now    func() time.Time
+	lockTO time.Duration
+	log    *slog.Logger
+	host   string
+	target sqliteTarget
 
 	ixMu    sync.Mutex
 	ixCache *indexSet // the last parsed index declaration
@@ -242,7 +245,9 @@ func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
 	for {
 		stx, err := db.w.BeginTx(ctx, nil)
 		if err == nil {
-			return db.track(&tx{db: db, sqltx: stx, write: true}), nil
+			t := &tx{db: db, sqltx: stx, write: true, buf: db.wbuf}
+			db.wbuf = nil
+			return db.track(t), nil
 		}
 		if db.d.isBusy(err) && ctx.Err() == nil {
 			// Another process holds the write lock past busy_timeout: keep waiting.

@@ -26,6 +26,10 @@ type tx struct {
 
 var _ store.Tx = (*tx)(nil)
 
+// maxKeptBuf is the largest blob scratch space a write transaction hands
+// to the next one (a page of 10,000 objects of a few hundred bytes).
+const maxKeptBuf = 16 << 20
+
 func (t *tx) end() {
 	if t.done {
 		return
@@ -39,6 +43,10 @@ func (t *tx) end() {
 	}
 	t.stmts = nil
 	if t.write {
+		if cap(t.buf) <= maxKeptBuf {
+			t.db.wbuf = t.buf[:0]
+		}
+		t.buf = nil
 		<-t.db.wsem
 	}
 }
