@@ -22,6 +22,8 @@ type tx struct {
 	ix *indexSet
 	// buf is scratch space for encoding blobs.
 	buf []byte
+	// enc encodes CS objects' blobs.
+	enc store.CSEncoder
 }
 
 var _ store.Tx = (*tx)(nil)
