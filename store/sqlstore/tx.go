@@ -95,9 +95,23 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := t.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := t.sqltx.PrepareContext(ctx, t.db.d.bind(query))
-	if err != nil {
-		return nil, err
+	var s *sql.Stmt
+	var ps *sql.Stmt
+	if t.write {
+		ps = t.db.wstmts[query]
+	}
+	if ps != nil {
+		// Prepared on the writer's connection already: the transaction
+		// (on that connection) uses it as it is.
+		s = t.sqltx.StmtContext(ctx, ps)
+	} else {
+		var err error
+		if s, err = t.sqltx.PrepareContext(ctx, t.db.d.bind(query)); err != nil {
+			return nil, err
+		}
+		if t.write && len(t.db.wstmts) < maxWriterStmts {
+			t.db.wwant = append(t.db.wwant, query)
+		}
 	}
 	if t.stmts == nil {
 		t.stmts = make(map[string]*sql.Stmt)
