@@ -360,37 +360,65 @@ func (im *importer) stage(ctx context.Context, tx store.Tx, page []incoming) err
 	if err != nil {
 		return fmt.Errorf("engine: import page: %w", err)
 	}
+	// The DNs an object of the page may take (those of objects not found
+	// by anchor, and new DNs) are looked up whole: §3 steps 1 and 2 may
+	// change the objects holding them. Reference values and parent DNs
+	// only need to be known to exist (§3 step 5): their holders are
+	// looked up as links, without their data.
 	var dns []string
+	own := map[string]bool{}
 	for _, in := range page {
 		if in.err == nil && in.full && byAnchor[in.anchor] == nil && in.dn != "" {
 			dns = append(dns, in.dn)
+			own[strings.ToLower(in.dn)] = true
 		}
 		if in.newDN != "" {
 			dns = append(dns, in.newDN)
+			own[strings.ToLower(in.newDN)] = true
 		}
+	}
+	var refDNs []string
+	addRef := func(d string) {
+		if !own[strings.ToLower(d)] {
+			refDNs = append(refDNs, d)
+		}
+	}
+	for _, in := range page {
 		for _, vs := range in.attrs {
 			for _, v := range vs {
 				if v.Type == idsync.TypeReference && v.Str != "" {
-					dns = append(dns, v.Str)
+					addRef(v.Str)
 				}
 			}
 		}
 		for _, m := range in.mods {
 			for _, v := range m.Values {
 				if v.Type == idsync.TypeReference && v.Str != "" {
-					dns = append(dns, v.Str)
+					addRef(v.Str)
 				}
 			}
 		}
 		if ldap && in.full {
 			if p := dn.Parent(in.dn); p != "" {
-				dns = append(dns, p)
+				addRef(p)
 			}
 		}
 	}
 	byDN, err := tx.CSByDNs(ctx, cn, dns)
 	if err != nil {
 		return fmt.Errorf("engine: import page: %w", err)
+	}
+	refs, err := tx.LinksByDN(ctx, cn, refDNs)
+	if err != nil {
+		return fmt.Errorf("engine: import page: %w", err)
+	}
+	// held reports whether a CS object holds DN d (lowercased).
+	held := func(d string) bool {
+		if byDN[d] != nil {
+			return true
+		}
+		_, ok := refs[d]
+		return ok
 	}
 	// One pointer per object: a change made through byAnchor (a rename)
 	// must be seen through byDN, and the other way round (§3 step 2).
@@ -418,8 +446,12 @@ func (im *importer) stage(ctx context.Context, tx store.Tx, page []incoming) err
 	pageLine := map[idsync.Anchor]string{}
 	setDN := func(o *idsync.CSObject, newDN string) {
 		if o.DN != "" {
-			if byDN[strings.ToLower(o.DN)] == o {
-				delete(byDN, strings.ToLower(o.DN))
+			k := strings.ToLower(o.DN)
+			if byDN[k] == o {
+				delete(byDN, k)
+			}
+			if l, ok := refs[k]; ok && l.ID == o.ID {
+				delete(refs, k)
 			}
 		}
 		o.DN = newDN
@@ -554,7 +586,7 @@ func (im *importer) stage(ctx context.Context, tx store.Tx, page []incoming) err
 	// unresolved ones become placeholders.
 	var placeholders []*idsync.CSObject
 	addPlaceholder := func(d string) {
-		if d == "" || byDN[strings.ToLower(d)] != nil {
+		if d == "" || held(strings.ToLower(d)) {
 			return
 		}
 		p := &idsync.CSObject{ID: newID(), Connector: cn, Kind: idsync.KindPlaceholder, Partition: im.partition, Updated: now}
@@ -575,7 +607,7 @@ func (im *importer) stage(ctx context.Context, tx store.Tx, page []incoming) err
 		}
 		if ldap {
 			for p := dn.Parent(o.DN); p != ""; p = dn.Parent(p) {
-				if byDN[strings.ToLower(p)] != nil {
+				if held(strings.ToLower(p)) {
 					break
 				}
 				addPlaceholder(p)
