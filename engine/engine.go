@@ -37,7 +37,9 @@ type Options struct {
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Progress, when set, is called after every committed page and at the
-	// end of every step, from the goroutine running the step.
+	// end of every step, one call at a time: from the goroutine running
+	// the step, or, for an import's pages, from the goroutine that
+	// commits them while the connector reads on.
 	Progress func(Progress)
 	// Host and PID identify this process in locks (default: os.Hostname, os.Getpid).
 	Host string

@@ -81,6 +81,12 @@ type importer struct {
 	// attempts before this one.
 	resumable connector.ResumableImporter
 	base      int
+	// A full page is staged and committed by a goroutine of its own
+	// while the connector reads the next one (§3's pages, in order: one
+	// page is written at a time). writing reports the page in flight's
+	// result; spare is the buffer of the page written before it.
+	writing chan error
+	spare   []incoming
 }
 
 // importStep runs a full or delta import.
@@ -92,6 +98,7 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 	}
 	defer conn.Close()
 	im := &importer{ctx: ctx, e: e, r: r, cc: cc, partition: s.Partition, pageSize: s.PageSize, delta: delta}
+	defer im.wait()
 	if len(cc.ObjectTypes) > 0 {
 		im.types = map[string]bool{}
 		for _, t := range cc.ObjectTypes {
@@ -118,6 +125,9 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 			r.step.Warnings = append(r.step.Warnings, "no watermark stored: running a full import instead of a delta import")
 		} else {
 			next, err := di.ImportChanges(ctx, opts, wm, im.addChange)
+			if werr := im.wait(); werr != nil {
+				return werr
+			}
 			if err == nil {
 				if err = im.flush(ctx); err != nil {
 					return err
@@ -151,6 +161,9 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 	}
 	im.gen = gen
 	wm, err := imp.Import(ctx, opts, im.addEntry)
+	if werr := im.wait(); werr != nil {
+		return werr
+	}
 	if opts.Resume != nil && errors.Is(err, connector.ErrResumeInvalid) && len(im.page) == 0 && r.step.Pages == 0 {
 		// The source changed since: read it all again (still the same
 		// generation: every object is read again anyway).
@@ -158,6 +171,9 @@ func (e *Engine) importStep(ctx context.Context, r *runState, s idsync.RunStep, 
 		r.step.ResumedFrom, r.step.ResumedAfter, im.base = "", 0, 0
 		opts.Resume = nil
 		wm, err = imp.Import(ctx, opts, im.addEntry)
+		if werr := im.wait(); werr != nil {
+			return werr
+		}
 	}
 	if err != nil {
 		return classify(fmt.Errorf("full import from %s: %w", cc.Name, err))
@@ -275,14 +291,70 @@ func (im *importer) add(in incoming) error {
 	}
 	im.page = append(im.page, in)
 	if len(im.page) >= im.pageSize {
-		return im.flush(im.ctx)
+		return im.start()
 	}
 	return nil
 }
 
-// flush stages the buffered page in one transaction.
+// start hands the buffered page to a goroutine that stages and commits
+// it, once the page before it is committed, so that the connector reads
+// the next page meanwhile. It returns the error of the page before.
+func (im *importer) start() error {
+	if err := im.wait(); err != nil {
+		return err
+	}
+	page, pos := im.page, im.position()
+	im.page, im.spare = im.spare[:0], nil
+	done := make(chan error, 1)
+	im.writing = done
+	go func() {
+		err := im.write(im.ctx, page, pos)
+		clear(page) // let the page's objects go before the buffer's reuse
+		im.spare = page[:0]
+		done <- err
+	}()
+	return nil
+}
+
+// wait waits for the page in flight, if any, and returns its error.
+// Nothing but that page's goroutine touches the run state meanwhile:
+// call wait before reading or changing it.
+func (im *importer) wait() error {
+	if im.writing == nil {
+		return nil
+	}
+	err := <-im.writing
+	im.writing = nil
+	return err
+}
+
+// flush stages the buffered page in one transaction, after the page in
+// flight.
 func (im *importer) flush(ctx context.Context) error {
-	if len(im.page) == 0 {
+	if err := im.wait(); err != nil {
+		return err
+	}
+	if err := im.write(ctx, im.page, im.position()); err != nil {
+		return err
+	}
+	im.page = im.page[:0]
+	return nil
+}
+
+// position is where a resumable full import stands after the buffered
+// page (nil when it cannot resume): asked while the connector is still
+// in the emit of the page's last object, before it reads further.
+func (im *importer) position() []byte {
+	if im.resumable == nil || im.delta {
+		return nil
+	}
+	return im.resumable.ImportPosition()
+}
+
+// write stages page in one transaction with the run record, and pos
+// (when not nil) as where to resume after it.
+func (im *importer) write(ctx context.Context, page []incoming, pos []byte) error {
+	if len(page) == 0 {
 		return nil
 	}
 	e, r := im.e, im.r
@@ -291,13 +363,13 @@ func (im *importer) flush(ctx context.Context) error {
 		return fmt.Errorf("engine: import page: %w", err)
 	}
 	defer tx.Rollback()
-	if err := im.stage(ctx, tx); err != nil {
+	if err := im.stage(ctx, tx, page); err != nil {
 		return err
 	}
 	r.step.Pages++
-	if im.resumable != nil && !im.delta {
+	if pos != nil {
 		// Where to resume should this process die: after this page.
-		r.step.Resume = &idsync.ImportResume{Gen: im.gen, Position: im.resumable.ImportPosition(), Objects: im.base + r.step.Counters.Objects}
+		r.step.Resume = &idsync.ImportResume{Gen: im.gen, Position: pos, Objects: im.base + r.step.Counters.Objects}
 	}
 	if err := r.saveIn(ctx, tx); err != nil {
 		return err
@@ -305,7 +377,6 @@ func (im *importer) flush(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("engine: commit import page: %w", err)
 	}
-	im.page = im.page[:0]
 	e.progress(r, false)
 	if err := r.heartbeat(ctx); err != nil {
 		return fmt.Errorf("engine: lock heartbeat: %w", err)
@@ -313,15 +384,15 @@ func (im *importer) flush(ctx context.Context) error {
 	return nil
 }
 
-func (im *importer) stage(ctx context.Context, tx store.Tx) error {
+func (im *importer) stage(ctx context.Context, tx store.Tx, page []incoming) error {
 	e, r, cn := im.e, im.r, im.cc.Name
 	c := &r.step.Counters
 	now := e.now().UTC()
 	ldap := im.cc.Capabilities.DNStyle == connector.DNLDAP
 
 	// One lookup by anchor for the page, then one by DN for the rest.
-	anchors := make([]idsync.Anchor, 0, len(im.page))
-	for _, in := range im.page {
+	anchors := make([]idsync.Anchor, 0, len(page))
+	for _, in := range page {
 		if in.anchor != "" {
 			anchors = append(anchors, in.anchor)
 		}
@@ -330,37 +401,65 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return fmt.Errorf("engine: import page: %w", err)
 	}
+	// The DNs an object of the page may take (those of objects not found
+	// by anchor, and new DNs) are looked up whole: §3 steps 1 and 2 may
+	// change the objects holding them. Reference values and parent DNs
+	// only need to be known to exist (§3 step 5): their holders are
+	// looked up as links, without their data.
 	var dns []string
-	for _, in := range im.page {
+	own := map[string]bool{}
+	for _, in := range page {
 		if in.err == nil && in.full && byAnchor[in.anchor] == nil && in.dn != "" {
 			dns = append(dns, in.dn)
+			own[strings.ToLower(in.dn)] = true
 		}
 		if in.newDN != "" {
 			dns = append(dns, in.newDN)
+			own[strings.ToLower(in.newDN)] = true
 		}
+	}
+	var refDNs []string
+	addRef := func(d string) {
+		if !own[strings.ToLower(d)] {
+			refDNs = append(refDNs, d)
+		}
+	}
+	for _, in := range page {
 		for _, vs := range in.attrs {
 			for _, v := range vs {
 				if v.Type == idsync.TypeReference && v.Str != "" {
-					dns = append(dns, v.Str)
+					addRef(v.Str)
 				}
 			}
 		}
 		for _, m := range in.mods {
 			for _, v := range m.Values {
 				if v.Type == idsync.TypeReference && v.Str != "" {
-					dns = append(dns, v.Str)
+					addRef(v.Str)
 				}
 			}
 		}
 		if ldap && in.full {
 			if p := dn.Parent(in.dn); p != "" {
-				dns = append(dns, p)
+				addRef(p)
 			}
 		}
 	}
 	byDN, err := tx.CSByDNs(ctx, cn, dns)
 	if err != nil {
 		return fmt.Errorf("engine: import page: %w", err)
+	}
+	refs, err := tx.LinksByDN(ctx, cn, refDNs)
+	if err != nil {
+		return fmt.Errorf("engine: import page: %w", err)
+	}
+	// held reports whether a CS object holds DN d (lowercased).
+	held := func(d string) bool {
+		if byDN[d] != nil {
+			return true
+		}
+		_, ok := refs[d]
+		return ok
 	}
 	// One pointer per object: a change made through byAnchor (a rename)
 	// must be seen through byDN, and the other way round (§3 step 2).
@@ -388,8 +487,12 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 	pageLine := map[idsync.Anchor]string{}
 	setDN := func(o *idsync.CSObject, newDN string) {
 		if o.DN != "" {
-			if byDN[strings.ToLower(o.DN)] == o {
-				delete(byDN, strings.ToLower(o.DN))
+			k := strings.ToLower(o.DN)
+			if byDN[k] == o {
+				delete(byDN, k)
+			}
+			if l, ok := refs[k]; ok && l.ID == o.ID {
+				delete(refs, k)
 			}
 		}
 		o.DN = newDN
@@ -398,8 +501,8 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 		}
 	}
 
-	for i := range im.page {
-		in := &im.page[i]
+	for i := range page {
+		in := &page[i]
 		c.Objects++
 		if in.err != nil {
 			r.objErr(idsync.ObjectError{Anchor: in.anchor, DN: in.dn, Type: "import-error", Message: sourced(in.source, in.err.Error())})
@@ -524,7 +627,7 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 	// unresolved ones become placeholders.
 	var placeholders []*idsync.CSObject
 	addPlaceholder := func(d string) {
-		if d == "" || byDN[strings.ToLower(d)] != nil {
+		if d == "" || held(strings.ToLower(d)) {
 			return
 		}
 		p := &idsync.CSObject{ID: newID(), Connector: cn, Kind: idsync.KindPlaceholder, Partition: im.partition, Updated: now}
@@ -545,7 +648,7 @@ func (im *importer) stage(ctx context.Context, tx store.Tx) error {
 		}
 		if ldap {
 			for p := dn.Parent(o.DN); p != ""; p = dn.Parent(p) {
-				if byDN[strings.ToLower(p)] != nil {
+				if held(strings.ToLower(p)) {
 					break
 				}
 				addPlaceholder(p)

@@ -121,6 +121,36 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func appendAttrs(b []byte, a idsync.Attrs) []byte {
+	return (*CSEncoder)(nil).appendAttrs(b, a)
+}
+
+// appendAttrs is appendAttrs remembering, when e is not nil, the sorted
+// names of a for the next call.
+func (e *CSEncoder) appendAttrs(b []byte, a idsync.Attrs) []byte {
+	if e != nil && len(a) > 0 && len(e.names) == len(a) {
+		// The names of the last map, if a has each of them: then it has
+		// no other (as many names), and they are a's sorted names.
+		var stack [32][]idsync.Value
+		vals := stack[:0]
+		total := 0
+		for _, name := range e.names {
+			vs, ok := a[name]
+			if !ok {
+				break
+			}
+			vals = append(vals, vs)
+			total += len(vs)
+		}
+		if len(vals) == len(a) {
+			b = appendUvarint(b, uint64(len(a)))
+			b = appendUvarint(b, uint64(total))
+			for i, name := range e.names {
+				b = appendStr(b, name)
+				b = appendValues(b, vals[i])
+			}
+			return b
+		}
+	}
 	total := 0
 	var stack [32]string
 	names := stack[:0]
@@ -134,6 +164,9 @@ func appendAttrs(b []byte, a idsync.Attrs) []byte {
 	for _, name := range names {
 		b = appendStr(b, name)
 		b = appendValues(b, a[name])
+	}
+	if e != nil {
+		e.names = append(e.names[:0], names...)
 	}
 	return b
 }
@@ -237,6 +270,21 @@ func EncodeLineage(dst []byte, lin map[string]idsync.Lineage) []byte {
 // Partition, Anchor, DN, MVID, PendingImport and ImportGen), which
 // DecodeCSData leaves untouched.
 func EncodeCSData(dst []byte, o *idsync.CSObject) []byte {
+	return (*CSEncoder)(nil).EncodeCSData(dst, o)
+}
+
+// A CSEncoder encodes CS objects like EncodeCSData, into the same bytes,
+// faster for a batch of objects: it remembers the sorted attribute names
+// of the last object, which the next one (of the same type) mostly has
+// too, and then does not sort them again. Its zero value is ready to use;
+// it is not safe for concurrent use.
+type CSEncoder struct {
+	names []string
+}
+
+// EncodeCSData appends to dst the blob of a CS object (see the function
+// EncodeCSData). A nil *CSEncoder works and remembers nothing.
+func (e *CSEncoder) EncodeCSData(dst []byte, o *idsync.CSObject) []byte {
 	var flags uint64
 	if o.Provisioned {
 		flags |= csProvisioned
@@ -260,7 +308,7 @@ func EncodeCSData(dst []byte, o *idsync.CSObject) []byte {
 	b = appendStr(b, o.ImportError)
 	b = appendTime(b, o.LinkedAt)
 	b = appendTime(b, o.Updated)
-	b = appendAttrs(b, o.Attrs)
+	b = e.appendAttrs(b, o.Attrs)
 	if flags&csExportStatus != 0 {
 		b = appendAttrs(b, o.ExportStatus)
 	}

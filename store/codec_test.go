@@ -265,6 +265,57 @@ func BenchmarkEncodeCSData(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 }
 
+// TestCSEncoderMatchesEncodeCSData: an encoder that remembers the last
+// object's attribute names writes the bytes EncodeCSData writes, whether
+// the next object has the same names, fewer, more or others.
+func TestCSEncoderMatchesEncodeCSData(t *testing.T) {
+	attrs := func(names ...string) idsync.Attrs {
+		a := idsync.Attrs{}
+		for i, n := range names {
+			a[n] = []idsync.Value{idsync.String(n), idsync.Int(int64(i))}
+		}
+		return a
+	}
+	many := make([]string, 40)
+	for i := range many {
+		many[i] = string(rune('A'+i%26)) + string(rune('a'+i/26))
+	}
+	objs := []*idsync.CSObject{
+		fullCS(),
+		{Attrs: attrs("b", "a", "c")},
+		{Attrs: attrs("c", "b", "a")},
+		{Attrs: attrs("a", "b", "d")},
+		{Attrs: attrs("a", "b")},
+		{Attrs: attrs("a", "b", "c", "d")},
+		{},
+		{Attrs: attrs()},
+		{Attrs: attrs(many...)},
+		{Attrs: attrs(many...)},
+		{Attrs: attrs(many[1:]...)},
+		{Attrs: attrs("b", "a", "c")},
+		fullCS(),
+		fullCS(),
+	}
+	var e store.CSEncoder
+	for i, o := range objs {
+		want := store.EncodeCSData(nil, o)
+		if got := e.EncodeCSData(nil, o); !bytes.Equal(got, want) {
+			t.Fatalf("object %d: the encoder wrote\n%x\nEncodeCSData\n%x", i, got, want)
+		}
+	}
+}
+
+func BenchmarkCSEncoder(b *testing.B) {
+	o := benchCS()
+	var buf []byte
+	var e store.CSEncoder
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = e.EncodeCSData(buf[:0], o)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
 func BenchmarkDecodeCSData(b *testing.B) {
 	buf := store.EncodeCSData(nil, benchCS())
 	b.ReportAllocs()

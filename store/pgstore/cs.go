@@ -381,7 +381,7 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	buf := t.buf[:0]
 	offs := make([]int, len(objs)+1)
 	for i, o := range objs {
-		buf = store.EncodeCSData(buf, o)
+		buf = t.enc.EncodeCSData(buf, o)
 		offs[i+1] = len(buf)
 	}
 	t.buf = buf

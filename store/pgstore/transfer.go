@@ -96,7 +96,7 @@ func (t *tx) restoreCS(ctx context.Context, objs []*idsync.CSObject) error {
 		if o == nil || o.ID == "" || o.Connector == "" {
 			return fmt.Errorf("a cs object needs an ID and a connector")
 		}
-		buf = store.EncodeCSData(buf, o)
+		buf = t.enc.EncodeCSData(buf, o)
 		offs[i+1] = len(buf)
 	}
 	t.buf = buf

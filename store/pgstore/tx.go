@@ -26,6 +26,7 @@ type tx struct {
 	done bool
 	ix   *indexSet // the index declaration, read once per transaction
 	buf  []byte    // scratch space for blobs
+	enc  store.CSEncoder
 	// wrote counts rows written per table, for the planner statistics.
 	wrote map[string]int64
 }

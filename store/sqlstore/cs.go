@@ -322,11 +322,11 @@ func (t *tx) putCS(ctx context.Context, objs []*idsync.CSObject) error {
 	buf := t.buf[:0]
 	offs := make([]int, len(objs)+1)
 	for i, o := range objs {
-		buf = store.EncodeCSData(buf, o)
+		buf = t.enc.EncodeCSData(buf, o)
 		offs[i+1] = len(buf)
 	}
 	t.buf = buf
-	var ins []any
+	ins := make([]any, 0, (len(objs)-len(cur))*(csStateCols+2))
 	// Updates grouped by the set of columns that changed.
 	groups := map[uint32][][]any{}
 	var masks []uint32

@@ -47,11 +47,22 @@ type DB struct {
 	stop      chan struct{}
 	stopped   chan struct{}
 	wsem      chan struct{}
-	now       func() time.Time
-	lockTO    time.Duration
-	log       *slog.Logger
-	host      string
-	target    sqliteTarget
+	// wbuf is the blob scratch space of the write transactions, handed
+	// from one to the next: only the holder of wsem touches it.
+	wbuf []byte
+	// wstmts are statements prepared on the writer's connection once for
+	// all write transactions, by query; wwant are queries that write
+	// transactions prepared for themselves, for the next write
+	// transaction to prepare for good before it begins (the writer's
+	// one connection is free only then). Only the holder of wsem
+	// touches them; closing w closes them.
+	wstmts map[string]*sql.Stmt
+	wwant  []string
+	now    func() time.Time
+	lockTO time.Duration
+	log    *slog.Logger
+	host   string
+	target sqliteTarget
 
 	ixMu    sync.Mutex
 	ixCache *indexSet // the last parsed index declaration
@@ -249,10 +260,13 @@ func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("sqlstore: begin write transaction: waiting for another writer: %w", ctx.Err())
 	}
+	db.prepareWanted(ctx)
 	for {
 		stx, err := db.w.BeginTx(ctx, nil)
 		if err == nil {
-			return db.track(&tx{db: db, sqltx: stx, write: true}), nil
+			t := &tx{db: db, sqltx: stx, write: true, buf: db.wbuf}
+			db.wbuf = nil
+			return db.track(t), nil
 		}
 		if db.d.isBusy(err) && ctx.Err() == nil {
 			// Another process holds the write lock past busy_timeout: keep waiting.
@@ -264,6 +278,33 @@ func (db *DB) begin(ctx context.Context, write bool) (*tx, error) {
 		}
 		return nil, fmt.Errorf("sqlstore: begin write transaction: %w", err)
 	}
+}
+
+// maxWriterStmts bounds the statements kept prepared on the writer's
+// connection: the queries of the store are a few shapes each, so that
+// the bound is only reached by unusual batches (their statements are
+// then prepared per transaction).
+const maxWriterStmts = 256
+
+// prepareWanted prepares for good the statements that earlier write
+// transactions prepared for themselves. Call it holding wsem, outside a
+// transaction. A statement that fails to prepare is left to the
+// transactions, which report the error.
+func (db *DB) prepareWanted(ctx context.Context) {
+	for _, q := range db.wwant {
+		if _, ok := db.wstmts[q]; ok || len(db.wstmts) >= maxWriterStmts {
+			continue
+		}
+		s, err := db.w.PrepareContext(ctx, db.d.bind(q))
+		if err != nil {
+			continue
+		}
+		if db.wstmts == nil {
+			db.wstmts = make(map[string]*sql.Stmt)
+		}
+		db.wstmts[q] = s
+	}
+	db.wwant = db.wwant[:0]
 }
 
 func (db *DB) track(t *tx) *tx {

@@ -22,9 +22,15 @@ type tx struct {
 	ix *indexSet
 	// buf is scratch space for encoding blobs.
 	buf []byte
+	// enc encodes CS objects' blobs.
+	enc store.CSEncoder
 }
 
 var _ store.Tx = (*tx)(nil)
+
+// maxKeptBuf is the largest blob scratch space a write transaction hands
+// to the next one (a page of 10,000 objects of a few hundred bytes).
+const maxKeptBuf = 16 << 20
 
 func (t *tx) end() {
 	if t.done {
@@ -39,6 +45,10 @@ func (t *tx) end() {
 	}
 	t.stmts = nil
 	if t.write {
+		if cap(t.buf) <= maxKeptBuf {
+			t.db.wbuf = t.buf[:0]
+		}
+		t.buf = nil
 		<-t.db.wsem
 	}
 }
@@ -77,7 +87,8 @@ func (t *tx) Rollback() error {
 }
 
 // stmt returns the prepared statement of query, preparing it once per
-// transaction; a read transaction reuses the statement its reader
+// transaction at most: a write transaction reuses the statements kept on
+// the writer's connection (wstmts), a read transaction those its reader
 // connection prepared before (readStmt).
 func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if t.done {
@@ -87,17 +98,25 @@ func (t *tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return s, nil
 	}
 	var s *sql.Stmt
-	if !t.write {
-		if ps := t.db.readStmt(query); ps != nil {
-			// Prepared on this transaction's connection at its first
-			// use there, reused after.
-			s = t.sqltx.StmtContext(ctx, ps)
-		}
+	var ps *sql.Stmt
+	if t.write {
+		// Prepared on the writer's connection already: the transaction
+		// (on that connection) uses it as it is.
+		ps = t.db.wstmts[query]
+	} else {
+		// Prepared on the readers' pool: bound to this transaction's
+		// connection at its first use there, reused after.
+		ps = t.db.readStmt(query)
 	}
-	if s == nil {
+	if ps != nil {
+		s = t.sqltx.StmtContext(ctx, ps)
+	} else {
 		var err error
 		if s, err = t.sqltx.PrepareContext(ctx, t.db.d.bind(query)); err != nil {
 			return nil, err
+		}
+		if t.write && len(t.db.wstmts) < maxWriterStmts {
+			t.db.wwant = append(t.db.wwant, query)
 		}
 	}
 	if t.stmts == nil {
