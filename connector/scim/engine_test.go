@@ -60,16 +60,17 @@ rules:
       - {target: externalId, source: employeeId}
 `
 
-// TestEngineExportToSCIMMY provisions through the engine into SCIMMY:
-// the adds get the server's ids as anchors (confirmed by the next
-// import), and a userName the server already holds is recorded on the
-// object and in the run as AttributeValueMustBeUnique naming userName.
-func TestEngineExportToSCIMMY(t *testing.T) {
-	tg := scimmy(t)
+// engineOn builds an engine on configuration yamlText, its app connector
+// pointing at tg and its hr connector at the in-memory system it returns,
+// with a function running steps of a connector.
+func engineOn(t *testing.T, tg target, yamlText string) (store.Store, *inmem.System, func(conn string, steps ...idsync.StepType) *idsync.RunResult) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	t.Setenv("SCIM_ENGINE_TOKEN", tg.token)
-	os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(strings.Replace(engineYAML, "url: URL", "url: "+tg.url, 1)), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(strings.Replace(yamlText, "url: URL", "url: "+tg.url, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	hr := inmem.NewSystem()
 	reg := connector.NewRegistry(inmem.NewType("inmem", map[string]*inmem.System{"hr": hr}), Type)
 	cfg, err := config.Load(dir, reg)
@@ -80,17 +81,13 @@ func TestEngineExportToSCIMMY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range [][3]string{{"1", "ada@example.com", "Ada"}, {"2", "taken@example.com", "Taken"}} {
-		hr.Add(idsync.Entry{ObjectType: "person", Anchor: idsync.Anchor(p[0]), DN: p[0], Attrs: idsync.Attrs{
-			"employeeId": {idsync.String(p[0])}, "userName": {idsync.String(p[1])}, "displayName": {idsync.String(p[2])}}})
-	}
-	post(t, tg, "/Users", map[string]any{"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "TAKEN@example.com"})
 	run := func(conn string, steps ...idsync.StepType) *idsync.RunResult {
+		t.Helper()
 		var ss []idsync.RunStep
 		for _, s := range steps {
 			ss = append(ss, idsync.RunStep{Type: s})
@@ -101,6 +98,22 @@ func TestEngineExportToSCIMMY(t *testing.T) {
 		}
 		return r
 	}
+	return st, hr, run
+}
+
+// TestEngineExportToSCIMMY provisions through the engine into SCIMMY:
+// the adds get the server's ids as anchors (confirmed by the next
+// import), and a userName the server already holds is recorded on the
+// object and in the run as AttributeValueMustBeUnique naming userName.
+func TestEngineExportToSCIMMY(t *testing.T) {
+	tg := scimmy(t)
+	ctx := context.Background()
+	st, hr, run := engineOn(t, tg, engineYAML)
+	for _, p := range [][3]string{{"1", "ada@example.com", "Ada"}, {"2", "taken@example.com", "Taken"}} {
+		hr.Add(idsync.Entry{ObjectType: "person", Anchor: idsync.Anchor(p[0]), DN: p[0], Attrs: idsync.Attrs{
+			"employeeId": {idsync.String(p[0])}, "userName": {idsync.String(p[1])}, "displayName": {idsync.String(p[2])}}})
+	}
+	post(t, tg, "/Users", map[string]any{"schemas": []any{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "TAKEN@example.com"})
 	run("hr", idsync.StepFullImport, idsync.StepFullSync)
 	res := run("app", idsync.StepExport)
 	if res.ErrorCount != 1 || len(res.Errors) != 1 || res.Errors[0].Type != "AttributeValueMustBeUnique" || !strings.Contains(res.Errors[0].Message, "userName") {

@@ -1,21 +1,13 @@
 package scim
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/idsync/idsync"
-	"github.com/idsync/idsync/config"
-	"github.com/idsync/idsync/connector"
-	"github.com/idsync/idsync/connector/inmem"
-	"github.com/idsync/idsync/engine"
-	"github.com/idsync/idsync/store/sqlstore"
 )
 
 // matchYAML is engineYAML with the app taking a matching: block: the
@@ -35,28 +27,10 @@ var matchYAML = strings.Replace(engineYAML, "      auth: {type: bearer, token: {
 // created.
 func TestSpec12_HardAndSoftMatchIntoSCIMMY(t *testing.T) {
 	tg := scimmy(t)
-	ctx := context.Background()
-	dir := t.TempDir()
-	t.Setenv("SCIM_ENGINE_TOKEN", tg.token)
 	if matchYAML == engineYAML {
 		t.Fatal("the matching block was not inserted")
 	}
-	os.WriteFile(filepath.Join(dir, "idsync.yaml"), []byte(strings.Replace(matchYAML, "url: URL", "url: "+tg.url, 1)), 0o644)
-	hr := inmem.NewSystem()
-	reg := connector.NewRegistry(inmem.NewType("inmem", map[string]*inmem.System{"hr": hr}), Type)
-	cfg, err := config.Load(dir, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.Open(ctx, filepath.Join(dir, "idsync.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, hr, run := engineOn(t, tg, matchYAML)
 	user := "urn:ietf:params:scim:schemas:core:2.0:User"
 	hardID := post(t, tg, "/Users", map[string]any{"schemas": []any{user}, "userName": "old.name@example.com", "externalId": "E1", "displayName": "Old"})
 	softID := post(t, tg, "/Users", map[string]any{"schemas": []any{user}, "userName": "soft@example.com", "displayName": "Soft (cloud)"})
@@ -64,17 +38,6 @@ func TestSpec12_HardAndSoftMatchIntoSCIMMY(t *testing.T) {
 	for _, p := range [][3]string{{"E1", "hard@example.com", "Hard"}, {"E2", "SOFT@example.com", "Soft"}, {"E3", "taken@example.com", "Taken"}, {"E4", "new@example.com", "New"}} {
 		hr.Add(idsync.Entry{ObjectType: "person", Anchor: idsync.Anchor(p[0]), DN: p[0], Attrs: idsync.Attrs{
 			"employeeId": {idsync.String(p[0])}, "userName": {idsync.String(p[1])}, "displayName": {idsync.String(p[2])}}})
-	}
-	run := func(conn string, steps ...idsync.StepType) *idsync.RunResult {
-		var ss []idsync.RunStep
-		for _, s := range steps {
-			ss = append(ss, idsync.RunStep{Type: s})
-		}
-		r, err := e.RunSteps(ctx, conn, "test", ss)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
 	}
 	run("app", idsync.StepFullImport)
 	sync := run("hr", idsync.StepFullImport, idsync.StepFullSync)
