@@ -19,10 +19,10 @@
 // process by a semaphore and across processes by SQLite's write lock;
 // Begin waits for both, until its context is done. Readers never wait for
 // the writer (WAL): a read transaction sees the database as of its first
-// query, never uncommitted writes. Readers map the database file, and a
-// read transaction reuses the statements its connection prepared for
-// earlier ones. The engine sizes write transactions to
-// one page of work.
+// query, never uncommitted writes. A read transaction reuses the statements its
+// connection prepared for earlier ones, and a write transaction those kept
+// on the writer's connection. The engine sizes write transactions to one
+// page of work.
 //
 // A failed write (ErrConflict included) leaves the transaction usable in
 // SQLite but not in PostgreSQL: portable callers roll back.
