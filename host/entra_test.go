@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,33 +30,7 @@ func csvHost(t *testing.T, dir string) (string, string, *host.Server) {
 
 func csvHostB(t testing.TB, dir string) (string, string, *host.Server) {
 	t.Helper()
-	ctx := context.Background()
-	reg := connector.NewRegistry(csvconn.Type)
-	cfg, err := config.Load(filepath.Join(dir, "config"), reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlstore.Open(ctx, filepath.Join(dir, "config", "idsync.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(ctx, engine.Options{Store: st, Registry: reg, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, err := host.LoadConfig(filepath.Join(dir, "host.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := host.New(ctx, host.Options{Config: hc, Engine: e, Store: st, Secret: func(string) (string, error) { return "entra-token", nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); srv.Close(ctx); st.Close() })
+	hs, srv := startHost(t, dir)
 	return hs.URL + "/scim/app", filepath.Join(dir, "config", "app-users.csv"), srv
 }
 

@@ -28,7 +28,7 @@ import (
 // startHost starts the host of dir/host.yaml over the idsync
 // configuration dir/config (sql and csv connectors) and a SQLite store
 // there, refreshed once; it stops when t ends.
-func startHost(t *testing.T, dir string) (*httptest.Server, *host.Server) {
+func startHost(t testing.TB, dir string) (*httptest.Server, *host.Server) {
 	t.Helper()
 	ctx := context.Background()
 	reg := connector.NewRegistry(sqlconn.Type, csvconn.Type)
