@@ -655,18 +655,25 @@ func (rt *rtype) create(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err := rt.checkRequired(res); err != nil {
 		return err
 	}
-	o, err := rt.createLocked(ctx, res)
+	o, err := rt.locked(func() (*idsync.CSObject, error) { return rt.createObject(ctx, res) })
 	if err != nil {
 		return err
 	}
 	return rt.respond(ctx, w, r, 201, o)
 }
 
-// createLocked checks the uniqueness of res and exports its creation,
-// holding the endpoint's write lock.
-func (rt *rtype) createLocked(ctx context.Context, res scim.Resource) (*idsync.CSObject, error) {
+// locked runs a write of the endpoint (a uniqueness check and the create
+// it allows, a read-modify-write) holding its write lock; reading the
+// request and writing the answer stay outside.
+func (rt *rtype) locked(f func() (*idsync.CSObject, error)) (*idsync.CSObject, error) {
 	rt.ep.writes.Lock()
 	defer rt.ep.writes.Unlock()
+	return f()
+}
+
+// createObject checks the uniqueness of res and exports its creation.
+// Call with the endpoint's write lock held.
+func (rt *rtype) createObject(ctx context.Context, res scim.Resource) (*idsync.CSObject, error) {
 	if err := rt.checkUnique(ctx, res, ""); err != nil {
 		return nil, err
 	}
@@ -735,9 +742,7 @@ func (rt *rtype) replace(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err := readBody(r, &res); err != nil {
 		return err
 	}
-	rt.ep.writes.Lock()
-	o, err := func() (*idsync.CSObject, error) {
-		defer rt.ep.writes.Unlock()
+	o, err := rt.locked(func() (*idsync.CSObject, error) {
 		o, _, err := rt.current(ctx, r, id)
 		if err != nil {
 			return nil, err
@@ -749,7 +754,7 @@ func (rt *rtype) replace(ctx context.Context, w http.ResponseWriter, r *http.Req
 			return nil, err
 		}
 		return rt.update(ctx, o, res)
-	}()
+	})
 	if err != nil {
 		return err
 	}
@@ -767,9 +772,7 @@ func (rt *rtype) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if len(req.Operations) == 0 {
 		return scim.Errorf(400, scim.ErrInvalidSyntax, "a PATCH body needs Operations")
 	}
-	rt.ep.writes.Lock()
-	o, err := func() (*idsync.CSObject, error) {
-		defer rt.ep.writes.Unlock()
+	o, err := rt.locked(func() (*idsync.CSObject, error) {
 		o, cur, err := rt.current(ctx, r, id)
 		if err != nil {
 			return nil, err
@@ -781,7 +784,7 @@ func (rt *rtype) patch(ctx context.Context, w http.ResponseWriter, r *http.Reque
 			return nil, scim.Errorf(400, scim.ErrMutability, "%s", err.(*scim.Error).Detail)
 		}
 		return rt.update(ctx, o, cur)
-	}()
+	})
 	if err != nil {
 		return err
 	}
