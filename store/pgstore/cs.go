@@ -285,7 +285,7 @@ func (t *tx) findCS(ctx context.Context, connector, attr string, values []string
 		return err
 	}
 	if !ix.HasCS(connector, attr) {
-		return fmt.Errorf("attribute %s of connector %s is not declared in SetIndexes: %w", attr, connector, store.ErrNotIndexed)
+		return sqlshared.ErrCSNotIndexed(connector, attr)
 	}
 	return t.each(ctx, `SELECT value, cs_id FROM cs_index WHERE connector = $1 AND attr = $2 AND fold = ANY($3)`, []any{connector, attr, sqlshared.FoldAll(values)}, scan2)
 }
@@ -528,7 +528,7 @@ func (t *tx) csWhere(ctx context.Context, f store.CSFilter, p *params, paged boo
 			}
 			conds = append(conds, sub+")")
 		} else if f.Indexed {
-			return "", false, fmt.Errorf("attribute %s of connector %s is not declared in SetIndexes: %w", f.Attr, f.Connector, store.ErrNotIndexed)
+			return "", false, sqlshared.ErrCSNotIndexed(f.Connector, f.Attr)
 		} else {
 			goFilter = true
 		}

@@ -258,7 +258,7 @@ func (t *tx) findCS(ctx context.Context, connector, attr string, values []string
 		return err
 	}
 	if !ix.HasCS(connector, attr) {
-		return fmt.Errorf("attribute %s of connector %s is not declared in SetIndexes: %w", attr, connector, store.ErrNotIndexed)
+		return sqlshared.ErrCSNotIndexed(connector, attr)
 	}
 	return queryIn(ctx, t, `SELECT value, cs_id FROM cs_index WHERE connector = ? AND attr = ? AND fold IN (%s)`, []any{connector, attr}, sqlshared.FoldAll(values), scan2)
 }
@@ -547,7 +547,7 @@ func (t *tx) csWhere(ctx context.Context, f store.CSFilter, paged bool) (string,
 			}
 			conds = append(conds, sub+")")
 		} else if f.Indexed {
-			return "", nil, false, fmt.Errorf("attribute %s of connector %s is not declared in SetIndexes: %w", f.Attr, f.Connector, store.ErrNotIndexed)
+			return "", nil, false, sqlshared.ErrCSNotIndexed(f.Connector, f.Attr)
 		} else {
 			goFilter = true
 		}

@@ -64,6 +64,12 @@ func (s *IndexSet) HasCS(connector, attr string) bool {
 	return slices.Contains(s.CS[connector], attr)
 }
 
+// ErrCSNotIndexed is the error of a lookup by a connector-space attribute
+// the index declaration does not hold (it wraps store.ErrNotIndexed).
+func ErrCSNotIndexed(connector, attr string) error {
+	return fmt.Errorf("attribute %s of connector %s is not declared in SetIndexes: %w", attr, connector, store.ErrNotIndexed)
+}
+
 // EachIndexValue calls fn with the distinct text forms of the values of
 // each attribute in attrs, and their folded form.
 func EachIndexValue(a idsync.Attrs, attrs []string, fn func(attr, fold, value string)) {
